@@ -1,0 +1,1 @@
+"""Image sources, dataset builders, the input pipeline and the degradation model."""

@@ -1,0 +1,1 @@
+"""Losses, by family: GAN and feature matching, perceptual (VGG), VAE (KL), detection (BCE)."""

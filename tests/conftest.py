@@ -1,0 +1,29 @@
+"""Test session set-up: 8 simulated CPU devices (set before JAX initialises) and the shared data paths."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+GOLDEN_DIR = SHARED / "golden"
+DATA_DIR = SHARED / "data"
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> Path:
+    if not GOLDEN_DIR.is_dir():
+        pytest.skip(f"golden test vectors not found at {GOLDEN_DIR} (they live in ../shared/golden)")
+    return GOLDEN_DIR
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA_DIR.is_dir():
+        pytest.skip(f"development data not found at {DATA_DIR} (it lives in ../shared/data)")
+    return DATA_DIR
