@@ -1,0 +1,16 @@
+"""Stage 1a: VAE1 on real old photos (R) and synthetic ones (X), with the latent discriminator
+that closes their domain gap.
+
+    python launch/train.py --config=configs/vae1.py:cpu --workdir=runs/vae1_cpu
+
+Variants: `reference` (default: the authors' settings, for accelerators), `cpu` (a real run on
+../shared/data for a 2-core laptop, about 20 minutes), `smoke` (two steps on the embedded photos,
+every code path, seconds). Override any field with --config.a.b=value.
+"""
+
+from oldrestore.configuration import parse_variant
+from oldrestore.train.vae_config import VARIANTS, vae_stage_config
+
+
+def get_config(arg=None):
+    return vae_stage_config("old", parse_variant(arg, VARIANTS))

@@ -1,0 +1,48 @@
+"""From a config and a workdir to a finished (or resumable) run: everything launch/train.py does,
+importable so that tests can run it too."""
+
+import importlib
+import logging
+import os
+
+import jax
+
+from oldrestore.configuration import validate
+from oldrestore.data.sharding import make_mesh
+from oldrestore.train.loop import RunResult, train
+
+# config.stage -> the module that builds it: make_stage(config, mesh), STRIDE, MIN_BATCH.
+STAGES = {
+    "vae1": "oldrestore.train.vae_stage",
+    "vae2": "oldrestore.train.vae_stage",
+}
+
+
+def stage_module(name: str):
+    if name not in STAGES:
+        raise ValueError(f"config.stage={name!r}: unknown stage; known: {', '.join(STAGES)}")
+    return importlib.import_module(STAGES[name])
+
+
+def initialize_distributed(config) -> None:
+    """Joins the other processes of a multi-host run (JAX's own distributed runtime)."""
+    d = config.distributed
+    if not d.enabled:
+        return
+    kwargs = {}
+    if d.coordinator_address:
+        kwargs = dict(coordinator_address=d.coordinator_address, num_processes=d.num_processes,
+                      process_id=d.process_id)
+    jax.distributed.initialize(**kwargs)
+
+
+def run(config, workdir, **train_kwargs) -> RunResult:
+    module = stage_module(config.stage)
+    initialize_distributed(config)
+    validate(config, stride=module.STRIDE, num_devices=jax.device_count(),
+             min_batch=module.MIN_BATCH)
+    mesh = make_mesh()
+    logging.info("process %d of %d, %d devices: %s", jax.process_index(), jax.process_count(),
+                 jax.device_count(), jax.devices())
+    stage = module.make_stage(config, mesh)
+    return train(config, os.path.expanduser(workdir), stage, mesh, **train_kwargs)
