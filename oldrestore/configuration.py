@@ -55,7 +55,8 @@ def base_config() -> ml_collections.ConfigDict:
 def parse_variant(arg: str | None, variants: tuple[str, ...]) -> str:
     variant = arg or variants[0]
     if variant not in variants:
-        raise ConfigError(f"config variant {variant!r} unknown; choose one of {', '.join(variants)}")
+        raise ConfigError(
+            f"config variant {variant!r} unknown; choose one of {', '.join(variants)}")
     return variant
 
 
@@ -75,8 +76,14 @@ def _check_photo_folder(field: str, folder: str) -> None:
         _check(False, field, folder, "folder holds no images")
 
 
-def _check_probability(field: str, value: float) -> None:
-    _check(0.0 <= value <= 1.0, field, value, "must be a probability in [0, 1]")
+def _check_probabilities(config, prefix: str = "") -> None:
+    """Every field named `*prob` or `*_fraction`, at any depth, is a probability."""
+    for name, value in config.items():
+        field = f"{prefix}{name}"
+        if hasattr(value, "items"):
+            _check_probabilities(value, field + ".")
+        elif name.endswith(("prob", "_fraction")):
+            _check(0.0 <= value <= 1.0, field, value, "must be a probability in [0, 1]")
 
 
 def validate(config, *, stride: int, num_devices: int, min_batch: int = 1) -> None:
@@ -93,7 +100,7 @@ def validate(config, *, stride: int, num_devices: int, min_batch: int = 1) -> No
     crop = config.data.crop_size
     _check(crop > 0 and crop % stride == 0, "data.crop_size", crop,
            f"must be a positive multiple of {stride} (the network stride)")
-    _check_probability("data.grayscale_prob", config.data.grayscale_prob)
+    _check_probabilities(config)
     _check(0 <= config.data.test_percent < 100, "data.test_percent", config.data.test_percent,
            "must be in [0, 100)")
     for name in ("log_every_steps", "ckpt_every_steps", "image_every_steps", "keep_checkpoints"):
