@@ -1,0 +1,1 @@
+"""Metrics on model outputs, and images for inspecting them."""

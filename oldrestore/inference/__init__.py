@@ -1,0 +1,1 @@
+"""Running trained networks on photos of any size."""
