@@ -1,4 +1,5 @@
-"""Test session set-up: 8 simulated CPU devices (set before JAX initialises) and the shared data paths."""
+"""Test session set-up: 8 simulated CPU devices (set before JAX initialises), a compilation
+cache, and the shared data paths."""
 
 import os
 from pathlib import Path
@@ -6,6 +7,11 @@ from pathlib import Path
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# Many tests compile the same step functions: a persistent cache (shared by xdist workers) pays
+# each compilation once per machine.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR",
+                      str(Path(__file__).resolve().parents[1] / ".pytest_cache" / "jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
 
 import pytest  # noqa: E402
 
@@ -18,7 +24,8 @@ DATA_DIR = SHARED / "data"
 @pytest.fixture(scope="session")
 def golden_dir() -> Path:
     if not GOLDEN_DIR.is_dir():
-        pytest.skip(f"golden test vectors not found at {GOLDEN_DIR} (they live in ../shared/golden)")
+        pytest.skip(f"golden test vectors not found at {GOLDEN_DIR} "
+                    "(they live in ../shared/golden)")
     return GOLDEN_DIR
 
 

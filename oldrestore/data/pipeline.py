@@ -8,6 +8,7 @@ So the content of a step depends only on (source, seed, global batch size, step)
 on the process count, or on where a run was interrupted.
 """
 
+import sys
 from pathlib import Path
 
 import grain
@@ -82,7 +83,11 @@ class ImageBatches:
             return {"image": augment(example["image"], rng, crop_size=crop_size, flip=flip,
                                          grayscale_prob=grayscale_prob)}
 
-        examples = grain.MapDataset.source(source).seed(seed).shuffle().repeat().random_map(crop)
+        # Endless in practice; a finite epoch count because grain's batch(1) of an infinite
+        # dataset overflows its length arithmetic.
+        epochs = (sys.maxsize // 4) // len(source)
+        examples = (grain.MapDataset.source(source).seed(seed).shuffle().repeat(epochs)
+                    .random_map(crop))
         local_batch_size = global_batch_size // process_count
         self._batches = examples.batch(local_batch_size)[process_index::process_count]
         # Each thread builds one whole batch; the order of batches is kept.

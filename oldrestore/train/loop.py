@@ -61,7 +61,8 @@ def _start_state(config, stage: Stage, state, ckpts: Checkpoints):
     """(state, data_state, origin): the workdir's latest checkpoint, then config.resume, then
     config.init_from (weights only), then the fresh state."""
     if ckpts.latest_step() is not None:
-        return (*ckpts.restore(state), f"resumed from {ckpts.directory} step {ckpts.latest_step()}")
+        origin = f"resumed from {ckpts.directory} step {ckpts.latest_step()}"
+        return (*ckpts.restore(state), origin)
     if config.resume:
         other = Checkpoints(find_checkpoint_dir(config.resume), keep=config.keep_checkpoints)
         try:
@@ -73,7 +74,8 @@ def _start_state(config, stage: Stage, state, ckpts: Checkpoints):
     if config.init_from:
         if stage.load_init is None:
             raise ValueError(f"config.init_from: stage {stage.name} takes no initial weights")
-        return stage.load_init(state, config.init_from), None, f"initialised from {config.init_from}"
+        origin = f"initialised from {config.init_from}"
+        return stage.load_init(state, config.init_from), None, origin
     return state, None, "started from scratch"
 
 

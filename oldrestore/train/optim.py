@@ -1,4 +1,5 @@
-"""Optimizers as the reference builds them: Adam, constant learning rate then linear decay to zero."""
+"""Optimizers as the reference builds them: Adam, constant learning rate, then a linear decay
+to zero."""
 
 import optax
 

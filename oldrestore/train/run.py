@@ -36,12 +36,12 @@ def initialize_distributed(config) -> None:
     jax.distributed.initialize(**kwargs)
 
 
-def run(config, workdir, **train_kwargs) -> RunResult:
+def run(config, workdir, devices=None, **train_kwargs) -> RunResult:
+    """devices: the mesh's devices (default: every device of every process)."""
     module = stage_module(config.stage)
     initialize_distributed(config)
-    validate(config, stride=module.STRIDE, num_devices=jax.device_count(),
-             min_batch=module.MIN_BATCH)
-    mesh = make_mesh()
+    mesh = make_mesh(devices)
+    validate(config, stride=module.STRIDE, num_devices=mesh.size, min_batch=module.MIN_BATCH)
     logging.info("process %d of %d, %d devices: %s", jax.process_index(), jax.process_count(),
                  jax.device_count(), jax.devices())
     stage = module.make_stage(config, mesh)

@@ -6,7 +6,6 @@ import ml_collections
 from oldrestore.configuration import base_config
 from oldrestore.data.degrade import default_config as degradation_config
 
-
 VARIANTS = ("reference", "cpu", "smoke")
 
 

@@ -1,0 +1,183 @@
+"""Stage 1: VAE1 (real old R + synthetic X, with the latent discriminator) and VAE2 (clean Y).
+
+One pure step per stage. The reference computes every loss in one forward pass and then steps
+its optimizers in the order G, then D, then latent D; D's loss uses the detached fake of that same
+forward, so the three updates all start from the parameters as they were before the step. We
+compute the three gradients from one forward (one VAE pass, one D pass on the real and one on
+the fake images, one latent-D pass) and apply them together: the same update.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from oldrestore.data import degrade
+from oldrestore.losses import gan, perceptual
+from oldrestore.models.discriminator import MultiscaleDiscriminator
+from oldrestore.models.layers import count_params
+from oldrestore.models.vae import VAE
+from oldrestore.models.vgg import load_vgg16_params
+from oldrestore.train import stage1_data
+from oldrestore.train.adversarial import add_trees, disc_forward
+from oldrestore.train.loop import Stage
+from oldrestore.train.optim import adam
+
+STRIDE = 4  # two stride-2 convolutions
+MIN_BATCH = 2  # VAE1: at least one old and one synthetic photo
+
+
+def build_networks(config) -> dict:
+    m, d = config.model, config.disc
+    nets = {
+        "vae": VAE(features=m.width, n_downsample=m.num_downsamples, n_blocks=m.num_blocks,
+                   learned_variance=m.posterior == "gaussian"),
+        "disc": MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
+                                        spectral_norm=d.spectral_norm),
+    }
+    if config.stage == "vae1":
+        ld = config.latent_disc
+        nets["latent_disc"] = MultiscaleDiscriminator(num_scales=1, ndf=ld.ndf,
+                                                      n_layers=ld.num_layers)
+    return nets
+
+
+def init_state_fn(config, nets: dict, optimizers: dict):
+    """key -> the initial state: {"step", and per network {"params", "opt"[, "spectral"]}}."""
+    crop = config.data.crop_size
+
+    def init(key):
+        state = {"step": jnp.zeros((), jnp.int32)}
+        keys = jax.random.split(key, len(nets))
+        for key, (name, net) in zip(keys, sorted(nets.items()), strict=True):
+            size = crop // STRIDE if name == "latent_disc" else crop
+            channels = config.model.width if name == "latent_disc" else 3
+            variables = dict(net.init(key, jnp.zeros((1, size, size, channels))))
+            params = variables.pop("params")
+            state[name] = {"params": params, "opt": optimizers[name].init(params), **variables}
+        return state
+
+    return init
+
+
+def model_inputs(config, batch, key):
+    """[-1, 1] inputs. VAE1 degrades its clean photos into synthetic old ones (domain X) and,
+    without real old photos, gives the stand-in R photos the old-print look."""
+    images = batch["image"].astype(jnp.float32) / 255.0
+    if config.stage != "vae1":
+        return images * 2.0 - 1.0
+    synthetic_key, substitute_key = jax.random.split(key)
+    synthetic, _ = degrade.degrade_batch(synthetic_key, images, config.degradation)
+    if config.data.old_dir:
+        old = images
+    else:
+        keys = jax.random.split(substitute_key, images.shape[0])
+        old = jax.vmap(lambda k, x: degrade.old_print(k, x, config.degradation))(keys, images)
+    is_old = (batch["domain"] == stage1_data.OLD)[:, None, None, None]
+    return jnp.where(is_old, old, synthetic) * 2.0 - 1.0
+
+
+def psnr(a, b):
+    """PSNR in dB of two [-1, 1] image batches, over the whole batch."""
+    mse = jnp.mean(jnp.square((a - b) / 2.0))
+    return 10.0 * jnp.log10(1.0 / jnp.maximum(mse, 1e-10))
+
+
+def make_stage(config, mesh) -> Stage:
+    nets = build_networks(config)
+    vae, disc = nets["vae"], nets["disc"]
+    optimizers = {name: adam(config.optim, config.total_steps) for name in nets}
+    weights = config.loss
+
+    def losses_and_grads(state, x, domain, key, vgg_params):
+        """Every loss and every network's gradient, from one forward pass."""
+        def vae_forward(params):
+            encoded = vae.apply({"params": params}, x, key, method=VAE.encode)
+            recon = vae.apply({"params": params}, encoded.latent, method=VAE.decode)
+            return recon, encoded.mean, encoded.kl
+
+        (recon, mean, kl), vae_vjp = jax.vjp(vae_forward, state["vae"]["params"])
+        real_outs, real_vjp, disc_state = disc_forward(disc, state["disc"], x)
+        fake_outs, fake_vjp, disc_state = disc_forward(disc, disc_state, recon)
+        new_states = {"disc": disc_state}
+
+        d_loss, (ct_real, ct_fake) = jax.value_and_grad(gan.lsgan_d_loss, argnums=(0, 1))(
+            real_outs, fake_outs)
+        grads = {"disc": add_trees(real_vjp(ct_real)[0], fake_vjp(ct_fake)[0])}
+        metrics = {"d_loss": d_loss}
+
+        def generator_terms(fake_outs, recon, kl):
+            terms = {
+                "g_gan": gan.lsgan_g_loss(fake_outs) * weights.gan,
+                "g_feature_matching": gan.feature_matching(
+                    real_outs, fake_outs, weight=weights.feature_matching,
+                    n_layers=config.disc.num_layers),
+                "g_vgg": perceptual.vgg_loss(
+                    recon, x, vgg_params, layer_weights=weights.vgg_layer_weights,
+                    weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize),
+                "g_kl": kl * weights.kl,
+            }
+            if weights.l1:
+                terms["g_l1"] = jnp.mean(jnp.abs(recon - x)) * weights.l1
+            return sum(terms.values()), terms
+
+        (g_image_total, terms), (ct_fake_outs, ct_recon, ct_kl) = jax.value_and_grad(
+            generator_terms, argnums=(0, 1, 2), has_aux=True)(fake_outs, recon, kl)
+        ct_recon = ct_recon + fake_vjp(ct_fake_outs)[1]
+        ct_mean = jnp.zeros_like(mean)
+        metrics.update(terms)
+        g_total = g_image_total
+
+        if "latent_disc" in nets:
+            is_old = domain == stage1_data.OLD
+            latent_outs, latent_vjp, new_states["latent_disc"] = disc_forward(
+                nets["latent_disc"], state["latent_disc"], mean)
+            # Synthetic latents are "real" (1), old-photo latents "fake" (0); the encoder is pushed
+            # to make old-photo latents look synthetic (1).
+            ld_loss, ct_ld = jax.value_and_grad(
+                lambda o: 0.5 * (gan.masked_lsgan_loss(o, 1.0, ~is_old)
+                                 + gan.masked_lsgan_loss(o, 0.0, is_old)))(latent_outs)
+            enc_loss, ct_enc = jax.value_and_grad(
+                lambda o: gan.masked_lsgan_loss(o, 1.0, is_old) * weights.latent_gan)(latent_outs)
+            grads["latent_disc"] = latent_vjp(ct_ld)[0]
+            ct_mean = latent_vjp(ct_enc)[1]
+            metrics.update(latent_d_loss=ld_loss, g_latent_gan=enc_loss)
+            g_total = g_total + enc_loss
+
+        grads["vae"] = vae_vjp((ct_recon, ct_mean, ct_kl))[0]
+        metrics.update(g_total=g_total, recon_psnr=psnr(recon, x))
+        return grads, metrics, new_states
+
+    def step(state, batch, seed_key, constants):
+        key = jax.random.fold_in(seed_key, state["step"])
+        input_key, noise_key = jax.random.split(key)
+        x = model_inputs(config, batch, input_key)
+        domain = batch.get("domain", jnp.zeros(x.shape[0], jnp.int32))
+        grads, metrics, new_states = losses_and_grads(state, x, domain, noise_key,
+                                                      constants["vgg"])
+        new_state = {"step": state["step"] + 1}
+        for name in nets:
+            net_state = new_states.get(name, state[name])
+            updates, opt = optimizers[name].update(grads[name], net_state["opt"],
+                                                   net_state["params"])
+            params = jax.tree.map(jnp.add, net_state["params"], updates)
+            new_state[name] = dict(net_state, params=params, opt=opt)
+        return new_state, metrics
+
+    def samples(state, batch, seed_key, constants):
+        key = jax.random.fold_in(seed_key, state["step"])
+        x = model_inputs(config, batch, jax.random.split(key)[0])
+        variables = {"params": state["vae"]["params"]}
+        encoded = vae.apply(variables, x, method=VAE.encode)  # the mean: no sampling noise
+        return {"input": x, "reconstruction": vae.apply(variables, encoded.mean,
+                                                        method=VAE.decode)}
+
+    def param_counts(state):
+        counts = {name: count_params(state[name]["params"]) for name in nets}
+        for part in ("encoder", "decoder"):
+            counts[f"vae.{part}"] = count_params(state["vae"]["params"][part])
+        return counts
+
+    batches = (stage1_data.DomainBatches(config) if config.stage == "vae1"
+               else stage1_data.clean_batches(config))
+    return Stage(name=config.stage, init=init_state_fn(config, nets, optimizers), step=step,
+                 samples=samples, param_counts=param_counts, batches=batches,
+                 constants={"vgg": load_vgg16_params()})
