@@ -37,6 +37,13 @@ def test_batches_are_uint8_crops_even_of_small_images(photos):
         assert batch.shape == (4, CROP, CROP, 3) and batch.dtype == np.uint8
 
 
+def test_a_batch_of_one_per_process_works(photos):
+    """VAE1 takes one old photo per process from a batch of 2; grain's batch(1) of an endless
+    dataset used to overflow."""
+    batches = _batches(photos, global_batch_size=2, process_index=1, process_count=2)
+    assert [b.shape for b in _take(batches, 2)] == [(1, CROP, CROP, 3)] * 2
+
+
 def test_upscaling_brings_the_short_side_to_the_crop_size():
     image = np.zeros((10, 25, 3), np.uint8)
     assert upscale_to_cover(image, 32).shape == (32, 80, 3)

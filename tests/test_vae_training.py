@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from oldrestore.data.sharding import make_mesh, shard_batch
+from oldrestore.evaluation.reconstruction import evaluate
 from oldrestore.train import vae_stage
 from oldrestore.train.checkpoints import Checkpoints
 from oldrestore.train.loop import NonFiniteLossError
@@ -151,6 +152,8 @@ def test_vae1_mixes_old_and_synthetic(tmp_path, tfds_dir, batch_size):
     metrics = read_metrics(tmp_path)[-1]
     assert result.step == 1 and np.isfinite(metrics["latent_d_loss"])
     assert np.isfinite(metrics["g_latent_gan"])
+    report = evaluate(tmp_path, split="train", size=32, max_images=2, batch_size=2)
+    assert set(report) == {"split", "size", "synthetic"}  # no old_dir: no real old photos
 
 
 def compiled_step(config, mesh):
@@ -196,3 +199,12 @@ def test_sharded_step_equals_single_device(tfds_dir):
                                 jax.tree.leaves(first_moments[1]), strict=True):
             if "kernel" in jax.tree_util.keystr(path):
                 assert np.max(np.abs(a - b)) <= 2e-3 * np.max(np.abs(a)), path
+
+
+def test_evaluation_of_a_run(straight_run):
+    workdir, _, _ = straight_run
+    report = evaluate(workdir, split="train", size=32, max_images=3, batch_size=2)
+    assert report["clean"]["images"] == 3
+    assert 0 < report["clean"]["psnr"] < 60 and -1 <= report["clean"]["ssim"] <= 1
+    assert (workdir / "eval" / "train.json").exists()
+    assert (workdir / "eval" / "train_clean.png").exists()
