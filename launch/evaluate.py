@@ -1,8 +1,14 @@
-"""Score a trained stage-1 VAE on held-out photos (PSNR, SSIM) and write reconstruction grids.
+"""Score a trained model on held-out photos and write what to look at.
 
-    python launch/evaluate.py --workdir=DIR [--split=test] [--size=256] [--max_images=N]
+    python launch/evaluate.py --workdir=DIR [--split=test] [--max_images=N]
+        stage-1 VAEs: reconstruction PSNR and SSIM (and grids), [--size=256]
+        detector: pixel precision, recall, F1, IoU, ROC-AUC on held-out synthetic photos, and
+        mask overlays of real photos given by --real_photos='GLOB[,GLOB...]'
+
+Results go to DIR/eval/ (<split>.json and images) and are printed.
 """
 
+import glob
 import json
 import os
 
@@ -10,17 +16,25 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "A stage-1 training workdir.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "A training workdir.")
 _SPLIT = flags.DEFINE_enum("split", "test", ["train", "test"], "Which split to score.")
-_SIZE = flags.DEFINE_integer("size", 256, "Side of the centre crops (a multiple of 4).")
+_SIZE = flags.DEFINE_integer("size", 256, "VAEs: side of the centre crops (a multiple of 4).")
 _MAX_IMAGES = flags.DEFINE_integer("max_images", None, "Score at most this many per domain.")
+_REAL_PHOTOS = flags.DEFINE_list("real_photos", [], "Detector: globs of photos to overlay.")
 flags.mark_flags_as_required(["workdir"])
 
 
 def main(argv):
-    from oldrestore.evaluation.reconstruction import evaluate
+    from oldrestore.evaluation import detection, reconstruction
+    from oldrestore.train.restore import load_config
 
-    report = evaluate(_WORKDIR.value, _SPLIT.value, _SIZE.value, _MAX_IMAGES.value)
+    stage = load_config(_WORKDIR.value).stage
+    if stage == "detector":
+        photos = sorted(p for pattern in _REAL_PHOTOS.value for p in glob.glob(pattern))
+        report = detection.evaluate(_WORKDIR.value, _SPLIT.value, _MAX_IMAGES.value, photos)
+    else:
+        report = reconstruction.evaluate(_WORKDIR.value, _SPLIT.value, _SIZE.value,
+                                         _MAX_IMAGES.value)
     print(json.dumps(report, indent=2))
 
 

@@ -105,9 +105,9 @@ def validate(config, *, stride: int, num_devices: int, min_batch: int = 1) -> No
            "must be in [0, 100)")
     for name in ("log_every_steps", "ckpt_every_steps", "image_every_steps", "keep_checkpoints"):
         _check(config[name] > 0, name, config[name], "must be > 0")
-    _check_photo_folder("data.clean_dir", config.data.clean_dir)
-    if config.data.old_dir:
-        _check_photo_folder("data.old_dir", config.data.old_dir)
+    for name in ("clean_dir", "old_dir", "masks_dir"):  # "" = not used
+        if config.data.get(name):
+            _check_photo_folder(f"data.{name}", config.data[name])
     for name in ("init_from", "resume"):
         if config[name]:
             _check(Path(os.path.expanduser(config[name])).exists(), name, config[name],

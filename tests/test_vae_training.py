@@ -3,6 +3,7 @@ non-finite stops, no recompilation, sharded-versus-single-device equality."""
 
 import json
 import os
+import shutil
 import signal
 
 import chex
@@ -15,6 +16,7 @@ from oldrestore.evaluation.reconstruction import evaluate
 from oldrestore.train import vae_stage
 from oldrestore.train.checkpoints import Checkpoints
 from oldrestore.train.loop import NonFiniteLossError
+from oldrestore.train.restore import load_state
 from oldrestore.train.run import run as run_on_devices
 from tests.test_configuration import load_config
 
@@ -40,15 +42,8 @@ def read_metrics(workdir):
     return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
 
 
-def final_params(workdir, config):
-    mesh = make_mesh()
-    stage = vae_stage.make_stage(config, mesh)
-    like = jax.eval_shape(stage.init, jax.random.key(0))
-    like = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), like)
-    ckpts = Checkpoints(workdir / "checkpoints", keep=3)
-    state, _ = ckpts.restore(jax.device_put(like))
-    ckpts.close()
-    return state
+def final_params(workdir):
+    return load_state(workdir)[1]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +90,7 @@ def test_resume_is_bitwise_equal(straight_run, tmp_path, tfds_dir):
     second = run(config, tmp_path)
     assert second.step == 4
     assert read_metrics(tmp_path) == read_metrics(workdir)
-    chex.assert_trees_all_equal(final_params(tmp_path, config), final_params(workdir, config))
+    chex.assert_trees_all_equal(final_params(tmp_path), final_params(workdir))
 
 
 def test_sigterm_checkpoints_then_resumes(tmp_path, tfds_dir, monkeypatch):
@@ -208,3 +203,15 @@ def test_evaluation_of_a_run(straight_run):
     assert 0 < report["clean"]["psnr"] < 60 and -1 <= report["clean"]["ssim"] <= 1
     assert (workdir / "eval" / "train.json").exists()
     assert (workdir / "eval" / "train_clean.png").exists()
+
+
+def test_a_save_killed_half_way_leaves_the_last_checkpoint_usable(straight_run, tmp_path):
+    """Orbax writes into a temporary folder and renames it when complete: a save killed half-way
+    leaves such a folder behind, which restoring ignores."""
+    workdir, config, _ = straight_run
+    shutil.copytree(workdir / "checkpoints", tmp_path / "checkpoints")
+    partial = tmp_path / "checkpoints" / "5.orbax-checkpoint-tmp-1234" / "state"
+    partial.mkdir(parents=True)
+    (partial / "half_written").write_bytes(b"\0" * 100)
+    assert Checkpoints(tmp_path / "checkpoints", keep=3).latest_step() == 4
+    chex.assert_trees_all_equal(final_params(tmp_path), final_params(workdir))

@@ -6,12 +6,10 @@ photo is centre-cropped to a square of `size` (enlarged first if smaller) so tha
 function serves them all.
 """
 
-import json
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from oldrestore.data import degrade
@@ -20,30 +18,14 @@ from oldrestore.data.pipeline import upscale_to_cover
 from oldrestore.evaluation.image_metrics import psnr, ssim
 from oldrestore.models.vae import VAE
 from oldrestore.train import vae_stage
-from oldrestore.train.checkpoints import Checkpoints
-from oldrestore.train.optim import adam
 from oldrestore.train.records import image_grid, write_json_atomically, write_png_atomically
+from oldrestore.train.restore import load_state
 
 
 def center_square(image: np.ndarray, size: int) -> np.ndarray:
     image = upscale_to_cover(image, size)
     top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
     return image[top:top + size, left:left + size]
-
-
-def load_run(workdir):
-    """(config, VAE module, trained VAE params) of a stage-1 workdir's latest checkpoint."""
-    workdir = Path(workdir)
-    config = ml_collections.ConfigDict(json.loads((workdir / "config.json").read_text()))
-    nets = vae_stage.build_networks(config)
-    optimizers = {name: adam(config.optim, config.total_steps) for name in nets}
-    state = jax.jit(vae_stage.init_state_fn(config, nets, optimizers))(jax.random.key(0))
-    checkpoints = Checkpoints(workdir / "checkpoints", keep=config.keep_checkpoints)
-    if checkpoints.latest_step() is None:
-        raise FileNotFoundError(f"{workdir}: no checkpoint to evaluate")
-    state, _ = checkpoints.restore(state)
-    checkpoints.close()
-    return config, nets["vae"], state["vae"]["params"]
 
 
 def _domains(config, split: str, size: int, max_images: int | None):
@@ -67,7 +49,8 @@ def _domains(config, split: str, size: int, max_images: int | None):
 def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | None = None,
              batch_size: int = 4) -> dict:
     """Scores the run in `workdir`; writes `eval/<split>.json` and a grid per domain there."""
-    config, vae, params = load_run(workdir)
+    config, state = load_state(workdir)
+    vae, params = vae_stage.build_networks(config)["vae"], state["vae"]["params"]
 
     @jax.jit
     def reconstruct(images_uint8):

@@ -11,10 +11,11 @@ from oldrestore.configuration import validate
 from oldrestore.data.sharding import make_mesh
 from oldrestore.train.loop import RunResult, train
 
-# config.stage -> the module that builds it: make_stage(config, mesh), STRIDE, MIN_BATCH.
+# config.stage -> the module that builds it: make_stage(config, mesh), stride(config), MIN_BATCH.
 STAGES = {
     "vae1": "oldrestore.train.vae_stage",
     "vae2": "oldrestore.train.vae_stage",
+    "detector": "oldrestore.train.detector_stage",
 }
 
 
@@ -41,7 +42,8 @@ def run(config, workdir, devices=None, **train_kwargs) -> RunResult:
     module = stage_module(config.stage)
     initialize_distributed(config)
     mesh = make_mesh(devices)
-    validate(config, stride=module.STRIDE, num_devices=mesh.size, min_batch=module.MIN_BATCH)
+    validate(config, stride=module.stride(config), num_devices=mesh.size,
+             min_batch=module.MIN_BATCH)
     logging.info("process %d of %d, %d devices: %s", jax.process_index(), jax.process_count(),
                  jax.device_count(), jax.devices())
     stage = module.make_stage(config, mesh)

@@ -9,6 +9,7 @@ the fake images, one latent-D pass) and apply them together: the same update.
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from oldrestore.data import degrade
 from oldrestore.losses import gan, perceptual
@@ -21,8 +22,12 @@ from oldrestore.train.adversarial import add_trees, disc_forward
 from oldrestore.train.loop import Stage
 from oldrestore.train.optim import adam
 
-STRIDE = 4  # two stride-2 convolutions
 MIN_BATCH = 2  # VAE1: at least one old and one synthetic photo
+
+
+def stride(config) -> int:
+    """What crop sizes must be multiples of: the encoder's total downsampling."""
+    return 2**config.model.num_downsamples
 
 
 def build_networks(config) -> dict:
@@ -40,15 +45,21 @@ def build_networks(config) -> dict:
     return nets
 
 
-def init_state_fn(config, nets: dict, optimizers: dict):
+def optimizers_for(config, nets: dict) -> dict:
+    return {name: adam(config.optim, config.total_steps) for name in nets}
+
+
+def initial_state_fn(config):
     """key -> the initial state: {"step", and per network {"params", "opt"[, "spectral"]}}."""
+    nets = build_networks(config)
+    optimizers = optimizers_for(config, nets)
     crop = config.data.crop_size
 
     def init(key):
         state = {"step": jnp.zeros((), jnp.int32)}
         keys = jax.random.split(key, len(nets))
         for key, (name, net) in zip(keys, sorted(nets.items()), strict=True):
-            size = crop // STRIDE if name == "latent_disc" else crop
+            size = crop // stride(config) if name == "latent_disc" else crop
             channels = config.model.width if name == "latent_disc" else 3
             variables = dict(net.init(key, jnp.zeros((1, size, size, channels))))
             params = variables.pop("params")
@@ -84,7 +95,7 @@ def psnr(a, b):
 def make_stage(config, mesh) -> Stage:
     nets = build_networks(config)
     vae, disc = nets["vae"], nets["disc"]
-    optimizers = {name: adam(config.optim, config.total_steps) for name in nets}
+    optimizers = optimizers_for(config, nets)
     weights = config.loss
 
     def losses_and_grads(state, x, domain, key, vgg_params):
@@ -158,7 +169,7 @@ def make_stage(config, mesh) -> Stage:
             net_state = new_states.get(name, state[name])
             updates, opt = optimizers[name].update(grads[name], net_state["opt"],
                                                    net_state["params"])
-            params = jax.tree.map(jnp.add, net_state["params"], updates)
+            params = optax.apply_updates(net_state["params"], updates)
             new_state[name] = dict(net_state, params=params, opt=opt)
         return new_state, metrics
 
@@ -178,6 +189,6 @@ def make_stage(config, mesh) -> Stage:
 
     batches = (stage1_data.DomainBatches(config) if config.stage == "vae1"
                else stage1_data.clean_batches(config))
-    return Stage(name=config.stage, init=init_state_fn(config, nets, optimizers), step=step,
+    return Stage(name=config.stage, init=initial_state_fn(config), step=step,
                  samples=samples, param_counts=param_counts, batches=batches,
                  constants={"vgg": load_vgg16_params()})
