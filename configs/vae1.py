@@ -4,7 +4,7 @@ that closes their domain gap.
     python launch/train.py --config=configs/vae1.py:cpu --workdir=runs/vae1_cpu
 
 Variants: `reference` (default: the authors' settings, for accelerators), `cpu` (a real run on
-../shared/data for a 2-core laptop, about 20 minutes), `demo` (the cpu networks for 200 steps on
+../shared/data for a 2-core laptop, about 20 minutes), `demo` (the cpu networks for 100 steps on
 the embedded photos: nothing to fetch), `smoke` (two steps through every code path, seconds).
 Override any field with --config.a.b=value.
 """

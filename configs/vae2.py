@@ -3,7 +3,7 @@
     python launch/train.py --config=configs/vae2.py:cpu --workdir=runs/vae2_cpu
 
 Variants: `reference` (default: the authors' settings, for accelerators), `cpu` (a real run on
-../shared/data/clean for a 2-core laptop, about 20 minutes), `demo` (the cpu networks for 200
+../shared/data/clean for a 2-core laptop, about 20 minutes), `demo` (the cpu networks for 100
 steps on the embedded photos: nothing to fetch), `smoke` (two steps through every code path).
 Override any field with --config.a.b=value.
 """

@@ -97,10 +97,10 @@ def _demo_on_embedded_photos(c: ml_collections.ConfigDict) -> None:
     """The cpu run's networks on the photos that ship with the install: no data to fetch."""
     c.data.clean_dir = "embedded"
     c.data.old_dir = ""
-    c.total_steps = 200
-    c.optim.decay_steps = 100
-    c.ckpt_every_steps = 100
-    c.image_every_steps = 100
+    c.total_steps = 100
+    c.optim.decay_steps = 50
+    c.ckpt_every_steps = 50
+    c.image_every_steps = 50
 
 
 def _shrink_for_smoke(c: ml_collections.ConfigDict) -> None:
