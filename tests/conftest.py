@@ -34,3 +34,14 @@ def data_dir() -> Path:
     if not DATA_DIR.is_dir():
         pytest.skip(f"development data not found at {DATA_DIR} (it lives in ../shared/data)")
     return DATA_DIR
+
+
+@pytest.fixture(scope="module")
+def fast_compile():
+    """For modules whose programs each run once or twice: XLA's optimisations would cost more
+    than they save. Use with `pytestmark = pytest.mark.usefixtures("fast_compile")`."""
+    import jax
+
+    jax.config.update("jax_disable_most_optimizations", True)
+    yield
+    jax.config.update("jax_disable_most_optimizations", False)

@@ -11,18 +11,14 @@ from oldrestore.models.discriminator import MultiscaleDiscriminator, downsample
 from oldrestore.models.layers import count_params
 from oldrestore.models.spectral_norm import SPECTRAL
 from oldrestore.models.torch_import import import_discriminator
+from tests.golden_helpers import assert_close, nhwc
 
 GOLDEN_NDF = 8  # the golden discriminators are the reference's at ndf 8
 TRAIN_STATE_PREFIX = "trainmode_new."
 
 
-def nhwc(a):
-    return np.transpose(a, (0, 2, 3, 1))
 
 
-def assert_close(actual, expected, rtol):
-    """Max error relative to the largest magnitude of the expected tensor."""
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * np.abs(expected).max())
 
 
 def assert_outputs_match(outputs, golden, prefix, rtol):
@@ -32,12 +28,7 @@ def assert_outputs_match(outputs, golden, prefix, rtol):
             assert_close(output, nhwc(golden[f"{prefix}out_scale{i}_layer{j}"]), rtol)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fast_compile():
-    """Each program here runs once or twice: XLA's optimisations would cost more than they save."""
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", False)
+pytestmark = pytest.mark.usefixtures("fast_compile")
 
 
 @pytest.fixture(scope="module")

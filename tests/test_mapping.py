@@ -12,16 +12,7 @@ from oldrestore.models.mapping_import import (
     import_scratch_mapping,
     mapping_hyperparameters,
 )
-
-
-def nhwc(x):
-    return np.asarray(x).transpose(0, 2, 3, 1)
-
-
-def assert_close(actual, expected, rtol):
-    """Max-abs error relative to the largest expected magnitude."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert np.abs(actual - expected).max() <= rtol * np.abs(expected).max()
+from tests.golden_helpers import assert_close, nhwc
 
 
 def _param_count(module, *inputs):

@@ -13,20 +13,14 @@ from oldrestore.models.nonlocal_block import (
     resize_bilinear,
     resize_nearest_legacy,
 )
+from tests.golden_helpers import assert_close, nhwc
 
 GOLDEN_CASES = ["strokes", "nohole", "rowhole", "allhole", "nonsquare"]
 SMALL_BLOCKS = {"block_q": 16, "block_k": 16}  # several key and query blocks at N = 64 or 96
 
 
-def nhwc(x):
-    return np.asarray(x).transpose(0, 2, 3, 1)
 
 
-def assert_close(actual, expected, rtol):
-    """Max-abs error relative to the largest expected magnitude."""
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    scale = max(np.abs(expected).max(), 1e-300)
-    assert np.abs(actual - expected).max() <= rtol * scale
 
 
 @pytest.fixture(scope="module", params=GOLDEN_CASES)

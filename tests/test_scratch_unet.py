@@ -17,6 +17,7 @@ from oldrestore.models.scratch_unet import (
     upsample_bilinear_x2,
 )
 from oldrestore.models.unet_import import import_scratch_unet
+from tests.golden_helpers import nhwc
 
 
 def test_parameter_count_at_reference_configuration():
@@ -37,8 +38,6 @@ def nchw(x):
     return np.asarray(x).transpose(0, 3, 1, 2)
 
 
-def nhwc(x):
-    return np.asarray(x).transpose(0, 2, 3, 1)
 
 
 @pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-12), (np.float32, 1e-4)])

@@ -24,12 +24,7 @@ from oldrestore.models.torch_import import import_discriminator
 NUM_SCALES, NUM_OUTPUTS = 2, 5
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fast_compile():
-    """Each program here runs once or twice: XLA's optimisations would cost more than they save."""
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", False)
+pytestmark = pytest.mark.usefixtures("fast_compile")
 
 
 @pytest.fixture(scope="module")

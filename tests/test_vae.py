@@ -11,25 +11,16 @@ from oldrestore.losses.vae import kl_gaussian
 from oldrestore.models.layers import count_params, instance_norm
 from oldrestore.models.torch_import import conv_transpose_weight, import_vae
 from oldrestore.models.vae import VAE, ConvTranspose2x, Decoder, Encoder
+from tests.golden_helpers import assert_close, nhwc
 
 GOLDEN_WIDTH = 16  # the golden VAE is the reference at ngf = mc = 16
 
 
-def nhwc(a):
-    return np.transpose(a, (0, 2, 3, 1))
 
 
-def assert_close(actual, expected, rtol):
-    """Max error relative to the largest magnitude of the expected tensor."""
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=rtol * np.abs(expected).max())
 
 
-@pytest.fixture(scope="module", autouse=True)
-def fast_compile():
-    """Each program here runs once or twice: XLA's optimisations would cost more than they save."""
-    jax.config.update("jax_disable_most_optimizations", True)
-    yield
-    jax.config.update("jax_disable_most_optimizations", False)
+pytestmark = pytest.mark.usefixtures("fast_compile")
 
 
 @pytest.fixture(scope="module")
