@@ -43,8 +43,8 @@ def detector_config(variant: str = "reference") -> ml_collections.ConfigDict:
 
     if variant == "cpu":
         c.batch_size = 4
-        c.total_steps = 600
-        c.optim.decay_steps = 200
+        c.total_steps = 2400
+        c.optim.decay_steps = 800
         c.data.crop_size = 128
         c.data.clean_dir = "../shared/data/clean"
         c.data.masks_dir = "../shared/data/masks"
