@@ -1,6 +1,7 @@
 """Config variants and validation: a bad config stops with one line naming the field."""
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -90,8 +91,9 @@ def test_typed_fields_reject_wrong_types():
 
 
 def run_launcher(*args):
-    return subprocess.run([sys.executable, "launch/train.py", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    one_device = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    return subprocess.run([sys.executable, "launch/train.py", *args], cwd=REPO, env=one_device,
+                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.mark.parametrize("override, message", [

@@ -210,6 +210,7 @@ def test_a_save_killed_half_way_leaves_the_last_checkpoint_usable(straight_run, 
     leaves such a folder behind, which restoring ignores."""
     workdir, config, _ = straight_run
     shutil.copytree(workdir / "checkpoints", tmp_path / "checkpoints")
+    shutil.copy(workdir / "config.json", tmp_path / "config.json")
     partial = tmp_path / "checkpoints" / "5.orbax-checkpoint-tmp-1234" / "state"
     partial.mkdir(parents=True)
     (partial / "half_written").write_bytes(b"\0" * 100)
