@@ -122,12 +122,13 @@ def test_feature_matching_hand_computed_and_real_features_constant():
 
 def test_latent_gan_labels():
     """Synthetic latents are the latent D's "real" (1), old-photo latents its "fake" (0)."""
-    synthetic_scored_real = [[np.ones((1, 2, 2, 1))]]
-    old_scored_fake = [[np.zeros((1, 2, 2, 1))]]
-    d_loss, encoder_loss = latent_gan_losses(synthetic_scored_real, old_scored_fake)
+    is_old = np.array([False, True])
+    perfect = [[np.array([1.0, 0.0]).reshape(2, 1, 1, 1) * np.ones((2, 2, 2, 1))]]
+    d_loss, encoder_loss = latent_gan_losses(perfect, is_old)
     assert float(d_loss) == 0.0  # a perfect latent D
     assert float(encoder_loss) == 1.0  # the encoder wants old-photo latents scored 1
-    d_loss, encoder_loss = latent_gan_losses(old_scored_fake, synthetic_scored_real)
+    fooled = [[np.array([0.0, 1.0]).reshape(2, 1, 1, 1) * np.ones((2, 2, 2, 1))]]
+    d_loss, encoder_loss = latent_gan_losses(fooled, is_old)
     assert float(d_loss) == 1.0 and float(encoder_loss) == 0.0
 
 

@@ -49,11 +49,14 @@ def feature_matching(real_outputs, fake_outputs, weight: float = 10.0, n_layers:
     return total
 
 
-def latent_gan_losses(d_real_synthetic, d_fake_old):
-    """Latent-discriminator and encoder losses of the domain-A VAE.
+def latent_gan_losses(latent_outputs, is_old):
+    """Latent-discriminator and encoder losses of the domain-A VAE, from one latent-D pass over a
+    batch whose samples are flagged `is_old` (real old photos) or not (synthetic).
 
-    The latent D sees latents of synthetic photos as real and latents of real old photos as fake;
-    the encoder is pushed to make old-photo latents look real, i.e. like synthetic ones. Returns
-    (latent D loss, encoder loss). Differentiate the first w.r.t. the latent D only.
+    The latent D sees latents of synthetic photos as real (1) and latents of real old photos as
+    fake (0); the encoder is pushed to make old-photo latents look real, i.e. like synthetic ones.
+    Returns (latent D loss, encoder loss). Differentiate the first w.r.t. the latent D only.
     """
-    return lsgan_d_loss(d_real_synthetic, d_fake_old), lsgan_g_loss(d_fake_old)
+    d_loss = 0.5 * (masked_lsgan_loss(latent_outputs, 1.0, ~is_old)
+                    + masked_lsgan_loss(latent_outputs, 0.0, is_old))
+    return d_loss, masked_lsgan_loss(latent_outputs, 1.0, is_old)

@@ -141,13 +141,10 @@ def make_stage(config, mesh) -> Stage:
             is_old = domain == stage1_data.OLD
             latent_outs, latent_vjp, new_states["latent_disc"] = disc_forward(
                 nets["latent_disc"], state["latent_disc"], mean)
-            # Synthetic latents are "real" (1), old-photo latents "fake" (0); the encoder is pushed
-            # to make old-photo latents look synthetic (1).
             ld_loss, ct_ld = jax.value_and_grad(
-                lambda o: 0.5 * (gan.masked_lsgan_loss(o, 1.0, ~is_old)
-                                 + gan.masked_lsgan_loss(o, 0.0, is_old)))(latent_outs)
+                lambda o: gan.latent_gan_losses(o, is_old)[0])(latent_outs)
             enc_loss, ct_enc = jax.value_and_grad(
-                lambda o: gan.masked_lsgan_loss(o, 1.0, is_old) * weights.latent_gan)(latent_outs)
+                lambda o: gan.latent_gan_losses(o, is_old)[1] * weights.latent_gan)(latent_outs)
             grads["latent_disc"] = latent_vjp(ct_ld)[0]
             ct_mean = latent_vjp(ct_enc)[1]
             metrics.update(latent_d_loss=ld_loss, g_latent_gan=enc_loss)
