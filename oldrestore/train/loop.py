@@ -114,7 +114,8 @@ def train(config, workdir, stage: Stage, mesh, *, stop_at_step: int | None = Non
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    write_config_json(config, workdir)
+    if jax.process_index() == 0:  # one writer: processes share the workdir
+        write_config_json(config, workdir)
     records = Records(workdir)
     replicated = NamedSharding(mesh, P())
     by_example = NamedSharding(mesh, P("data"))
