@@ -12,14 +12,13 @@ import jax.numpy as jnp
 import optax
 
 from oldrestore.data import degrade
-from oldrestore.data.folder_dataset import prepare
-from oldrestore.data.pipeline import ImageBatches
 from oldrestore.data.real_masks import load_masks, random_real_mask
 from oldrestore.losses.detection import detection_loss
 from oldrestore.models.layers import count_params
 from oldrestore.models.scratch_unet import ScratchUNet
 from oldrestore.train.loop import Stage
 from oldrestore.train.optim import adam
+from oldrestore.train.stage1_data import clean_batches
 
 MIN_BATCH = 1
 LUMA = jnp.array([0.299, 0.587, 0.114])
@@ -121,11 +120,7 @@ def make_stage(config, mesh) -> Stage:
         return {"input": x, "mask": target * 2.0 - 1.0,
                 "predicted": jax.nn.sigmoid(logits) * 2.0 - 1.0}
 
-    source = prepare(config.data.clean_dir, config.data.tfds_dir,
-                     config.data.test_percent).source("train")
-    batches = ImageBatches(source, global_batch_size=config.batch_size, crop_size=crop,
-                           seed=config.seed, grayscale_prob=config.data.grayscale_prob,
-                           flip=config.data.flip)
+    batches = clean_batches(config)  # the same clean-photo crops VAE2 trains on
     return Stage(name="detector", init=initial_state_fn(config), step=step, samples=samples,
                  param_counts=lambda state: {"unet": count_params(state["params"])},
                  batches=batches, constants={"masks": masks})
