@@ -109,9 +109,11 @@ def validate(config, *, stride: int, num_devices: int, min_batch: int = 1) -> No
         if config.data.get(name):
             _check_photo_folder(f"data.{name}", config.data[name])
     for name in ("init_from", "resume"):
-        if config[name]:
-            _check(Path(os.path.expanduser(config[name])).exists(), name, config[name],
-                   "path does not exist")
+        value = config[name]  # a path, or (stage 2's init_from) named paths
+        for field, path in (value.items() if hasattr(value, "items") else [("", value)]):
+            if path:
+                _check(Path(os.path.expanduser(path)).exists(),
+                       f"{name}.{field}" if field else name, path, "path does not exist")
 
 
 def write_config_json(config, workdir) -> Path:

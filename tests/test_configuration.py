@@ -20,7 +20,7 @@ def load_config(name: str, variant: str | None = None):
     return module.get_config(variant)
 
 
-@pytest.mark.parametrize("name", ["vae1", "vae2"])
+@pytest.mark.parametrize("name", ["vae1", "vae2", "detector", "mapping", "mapping_scratch"])
 def test_variants_share_the_canonical_fields(name):
     for variant in ("reference", "cpu", "smoke"):
         config = load_config(name, variant)
@@ -39,6 +39,30 @@ def test_reference_values_are_the_authors():
     assert config.loss.latent_gan == 1.0 and config.loss.l1 == 0.0
     assert (config.disc.num_scales, config.disc.num_layers, config.disc.ndf) == (2, 3, 64)
     assert "latent_disc" not in load_config("vae2")
+
+
+def test_mapping_reference_values_are_the_authors():
+    quality, scratch = load_config("mapping"), load_config("mapping_scratch")
+    for config in (quality, scratch):
+        assert (config.model.max_channels, config.model.num_blocks) == (512, 6)
+        assert (config.loss.latent_l1, config.loss.gan, config.loss.feature_matching,
+                config.loss.vgg) == (60.0, 1.0, 10.0, 10.0)
+        assert (config.disc.num_scales, config.disc.num_layers, config.disc.ndf) == (2, 3, 64)
+    assert (quality.optim.lr, quality.optim.b1, quality.optim.b2) == (1e-4, 0.0, 0.9)
+    assert (quality.disc_optim.lr, quality.disc_optim.b1, quality.disc_optim.b2) == (4e-4, 0.0, 0.9)
+    for optim in (scratch.optim, scratch.disc_optim):
+        assert (optim.lr, optim.b1, optim.b2) == (2e-4, 0.5, 0.999)
+    assert not quality.disc.spectral_norm and scratch.disc.spectral_norm
+    assert not quality.degradation.structured.enabled
+    assert scratch.data.no_hole_fraction == 0.5
+    assert (quality.batch_size, scratch.batch_size) == (80, 36)
+
+
+def test_init_from_paths_are_checked_by_name():
+    config = load_config("mapping", "smoke")
+    config.init_from.vae2 = "/no/such/run"
+    with pytest.raises(ConfigError, match=r"config.init_from.vae2='/no/such/run': path does not"):
+        validate(config, stride=4, num_devices=1)
 
 
 def test_unknown_variant():

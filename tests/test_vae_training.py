@@ -151,8 +151,8 @@ def test_vae1_mixes_old_and_synthetic(tmp_path, tfds_dir, batch_size):
     assert set(report) == {"split", "size", "synthetic"}  # no old_dir: no real old photos
 
 
-def compiled_step(config, mesh):
-    stage = vae_stage.make_stage(config, mesh)
+def compiled_step(config, mesh, stage_module=vae_stage):
+    stage = stage_module.make_stage(config, mesh)
     replicated = jax.sharding.NamedSharding(mesh, jax.P())
     state = jax.jit(stage.init, out_shardings=replicated)(jax.random.key(1))
     step = jax.jit(stage.step)

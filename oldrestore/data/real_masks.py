@@ -1,5 +1,6 @@
 """Real defect shapes from a folder of binary masks (e.g. ../shared/data/masks, crack masks),
-for the detector's training data: loaded once on the host, stamped onto photos inside the step."""
+for the detector's and the scratch mapping's training data: loaded once on the host, drawn inside
+the step."""
 
 import jax
 import jax.numpy as jnp
@@ -33,3 +34,12 @@ def random_real_mask(key, masks):
     mask = jnp.where(flips[1], mask[:, ::-1], mask)
     mask = jnp.where(flips[2], mask.T, mask)
     return mask[..., None]
+
+
+def random_real_masks(key, masks, batch: int, prob: float):
+    """[batch, size, size, 1]: for each example, with probability `prob`, a random one of
+    `masks` (see random_real_mask), else an empty mask."""
+    use_key, mask_key = jax.random.split(key)
+    use = jax.random.bernoulli(use_key, prob, (batch, 1, 1, 1))
+    real = jax.vmap(random_real_mask, in_axes=(0, None))(jax.random.split(mask_key, batch), masks)
+    return real * use

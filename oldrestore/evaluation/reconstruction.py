@@ -28,12 +28,18 @@ def center_square(image: np.ndarray, size: int) -> np.ndarray:
     return image[top:top + size, left:left + size]
 
 
+def held_out_photos(config, folder: str, split: str, size: int,
+                    max_images: int | None) -> np.ndarray:
+    """uint8 [N, size, size, 3]: the centre squares of `folder`'s photos in `split`."""
+    source = prepare(folder, config.data.tfds_dir, config.data.test_percent).source(split)
+    count = len(source) if max_images is None else min(len(source), max_images)
+    return np.stack([center_square(source[i]["image"], size) for i in range(count)])
+
+
 def _domains(config, split: str, size: int, max_images: int | None):
     """{domain name: uint8 [N, size, size, 3] inputs}."""
     def photos(folder):
-        source = prepare(folder, config.data.tfds_dir, config.data.test_percent).source(split)
-        count = len(source) if max_images is None else min(len(source), max_images)
-        return np.stack([center_square(source[i]["image"], size) for i in range(count)])
+        return held_out_photos(config, folder, split, size, max_images)
 
     clean = photos(config.data.clean_dir)
     if config.stage != "vae1":

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import optax
 
 from oldrestore.data import degrade
-from oldrestore.data.real_masks import load_masks, random_real_mask
+from oldrestore.data.real_masks import load_masks, random_real_masks
 from oldrestore.losses.detection import detection_loss
 from oldrestore.models.layers import count_params
 from oldrestore.models.scratch_unet import ScratchUNet
@@ -35,11 +35,9 @@ def build_network(config) -> ScratchUNet:
 def stamp_real_masks(key, images, masks, defect_masks, prob: float):
     """With probability `prob` per image, paints a random real mask light onto the image and adds
     it to the defect mask. images [B, H, W, 3] in [0, 1]; masks [K, H, W]."""
-    use_key, mask_key, tone_key = jax.random.split(key, 3)
+    real_key, tone_key = jax.random.split(key)
     batch = images.shape[0]
-    use = jax.random.bernoulli(use_key, prob, (batch, 1, 1, 1))
-    real = jax.vmap(random_real_mask, in_axes=(0, None))(jax.random.split(mask_key, batch), masks)
-    real = real * use
+    real = random_real_masks(real_key, masks, batch, prob)
     tone = jax.random.uniform(tone_key, (batch, 1, 1, 1), minval=0.75, maxval=1.0)
     # Every stamped pixel moves by at least 0.05 (as the structured defects do), so the mask is
     # exactly where pixels changed.

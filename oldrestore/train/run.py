@@ -16,6 +16,8 @@ STAGES = {
     "vae1": "oldrestore.train.vae_stage",
     "vae2": "oldrestore.train.vae_stage",
     "detector": "oldrestore.train.detector_stage",
+    "mapping": "oldrestore.train.mapping_stage",
+    "mapping_scratch": "oldrestore.train.mapping_stage",
 }
 
 

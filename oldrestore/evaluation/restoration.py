@@ -1,0 +1,94 @@
+"""How well a trained stage-2 mapping restores held-out photos: PSNR and SSIM of the restored
+photo against the clean one, next to the degraded input's and to VAE2's own reconstruction of
+the clean photo (the ceiling the frozen decoder allows), and a grid.
+
+Held-out clean photos are centre-cropped to squares of `size` and degraded exactly as in training
+(mapping_stage.mapping_inputs), with a fixed key per batch: for the scratch mapping, holes painted
+white on every image after the first `no_hole_fraction` of each batch.
+"""
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from oldrestore.data.real_masks import load_masks
+from oldrestore.evaluation.image_metrics import psnr, ssim
+from oldrestore.evaluation.reconstruction import held_out_photos
+from oldrestore.train import mapping_stage
+from oldrestore.train.frozen_vaes import load_frozen_vaes
+from oldrestore.train.records import image_grid, write_json_atomically, write_png_atomically
+from oldrestore.train.restore import load_state
+
+SCORED = ("input", "restored", "vae2_reconstruction")
+
+
+def _scores(outputs: dict, clean) -> dict:
+    clean = (clean + 1.0) / 2.0
+    scores = {}
+    for name in SCORED:
+        image = (jnp.clip(outputs[name], -1.0, 1.0) + 1.0) / 2.0
+        scores[name] = (psnr(image, clean), ssim(image, clean))
+    return scores
+
+
+def _summary(per_image: dict, keep: np.ndarray) -> dict:
+    summary = {"images": int(keep.sum())}
+    for name, (p, s) in per_image.items():
+        summary[name] = {"psnr": float(p[keep].mean()), "ssim": float(s[keep].mean())}
+    return summary
+
+
+def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | None = None,
+             batch_size: int = 4) -> dict:
+    """Scores the run in `workdir`; writes `eval/<split>.json` and `eval/<split>_restored.png`."""
+    config, state = load_state(workdir)
+    frozen = load_frozen_vaes(config)
+    mapping = mapping_stage.build_networks(config)["mapping"]
+    params, vaes = state["mapping"]["params"], frozen.params
+    masks = None
+    if mapping_stage.is_scratch(config) and config.data.masks_dir:
+        masks = load_masks(config.data.masks_dir, size)
+
+    @jax.jit
+    def restore(images, key):
+        x, y, holes = mapping_stage.mapping_inputs(config, {"image": images}, key, masks)
+        latent = frozen.encode(vaes, "vae1", x)
+        outputs = {
+            "input": x,
+            "restored": frozen.decode(vaes, mapping_stage.apply_mapping(
+                config, mapping, params, latent, holes)),
+            "vae2_reconstruction": frozen.decode(vaes, frozen.encode(vaes, "vae2", y)),
+        }
+        return outputs, y, jnp.any(holes > 0, axis=(1, 2, 3)), _scores(outputs, y)
+
+    photos = held_out_photos(config, config.data.clean_dir, split, size, max_images)
+    per_image = {name: ([], []) for name in SCORED}
+    with_holes, rows = [], {"input": [], "restored": [], "clean": []}
+    for start in range(0, len(photos), batch_size):
+        chunk = photos[start:start + batch_size]
+        padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), 0)])
+        outputs, clean, holes, scores = jax.device_get(
+            restore(padded, jax.random.fold_in(jax.random.key(1234), start)))
+        for name, (p, s) in scores.items():
+            per_image[name][0].extend(p[:len(chunk)])
+            per_image[name][1].extend(s[:len(chunk)])
+        with_holes.extend(holes[:len(chunk)])
+        for name, images in (("input", outputs["input"]), ("restored", outputs["restored"]),
+                             ("clean", clean)):
+            rows[name].append(images[:len(chunk)])
+    per_image = {name: (np.array(p), np.array(s)) for name, (p, s) in per_image.items()}
+    with_holes = np.array(with_holes, bool)
+
+    report = {"split": split, "size": size, "stage": config.stage,
+              "all": _summary(per_image, np.ones_like(with_holes))}
+    if with_holes.any():
+        report["with_holes"] = _summary(per_image, with_holes)
+    out_dir = Path(workdir) / "eval"
+    out_dir.mkdir(exist_ok=True)
+    grid_path = out_dir / f"{split}_restored.png"
+    write_png_atomically(grid_path, image_grid({k: np.concatenate(v)[:8] for k, v in rows.items()}))
+    report["grid"] = str(grid_path)
+    write_json_atomically(out_dir / f"{split}.json", report)
+    return report

@@ -1,0 +1,61 @@
+"""Stage 2's frozen networks: the two stage-1 VAEs, weights only, from the workdirs in
+`config.init_from` (their latest checkpoints). They are inputs of every step, never trained."""
+
+import dataclasses
+import logging
+
+from oldrestore.configuration import ConfigError
+from oldrestore.models.vae import VAE
+from oldrestore.train import vae_stage
+from oldrestore.train.restore import load_config, load_state
+
+NAMES = ("vae1", "vae2")  # VAE1 encodes the degraded photo; VAE2 the clean one, and decodes
+
+
+def stage1_config(config, name: str):
+    """The config of the stage-1 run in config.init_from[name]; ConfigError naming the field when
+    it is missing or is not a `name` run."""
+    field, path = f"config.init_from.{name}", config.init_from[name]
+    if not path:
+        raise ConfigError(f"{field}='': stage 2 needs the workdir of a finished {name} run")
+    try:
+        frozen = load_config(path)
+    except FileNotFoundError:
+        raise ConfigError(f"{field}={path!r}: not a training workdir (no config.json)") from None
+    if frozen.get("stage") != name:
+        raise ConfigError(f"{field}={path!r}: is a {frozen.get('stage')} run, not a {name} run")
+    return frozen
+
+
+def latent_shape(config) -> tuple[int, int]:
+    """(downsampling factor, latent channels) shared by both VAEs; ConfigError if they differ."""
+    models = [stage1_config(config, name).model for name in NAMES]
+    shapes = [(2**m.num_downsamples, m.width) for m in models]
+    if shapes[0] != shapes[1]:
+        raise ConfigError(f"config.init_from: VAE1 and VAE2 latents differ (stride, channels): "
+                          f"{shapes[0]} vs {shapes[1]}")
+    return shapes[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class FrozenVAEs:
+    modules: dict  # name -> VAE module
+    params: dict  # name -> its params (a pytree: pass it to the step as a constant)
+
+    def encode(self, params, name: str, images):
+        """The posterior mean (no sampling noise), as the reference's mapping stage uses it."""
+        return self.modules[name].apply({"params": params[name]}, images, method=VAE.encode).mean
+
+    def decode(self, params, latent):
+        return self.modules["vae2"].apply({"params": params["vae2"]}, latent, method=VAE.decode)
+
+
+def load_frozen_vaes(config) -> FrozenVAEs:
+    latent_shape(config)  # checks that the two fit together before loading anything
+    modules, params = {}, {}
+    for name in NAMES:
+        frozen_config, state = load_state(config.init_from[name])
+        modules[name] = vae_stage.build_networks(frozen_config)["vae"]
+        params[name] = state["vae"]["params"]
+        logging.info("frozen %s: %s at step %d", name, config.init_from[name], int(state["step"]))
+    return FrozenVAEs(modules=modules, params=params)

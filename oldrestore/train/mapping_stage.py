@@ -1,0 +1,197 @@
+"""Stage 2: the latent mapping T from VAE1's latent of a degraded photo to VAE2's latent of the
+clean one; both VAEs frozen (frozen_vaes.py). The quality mapping sees unstructured degradation
+only; the scratch mapping also sees holes, painted white, and their mask.
+
+Losses (reference-implementation.md section 3d): latent L1 x 60 against VAE2's encoding of the
+clean photo; conditional LSGAN on (degraded, restored) against (degraded, clean) with the 6-channel
+multi-scale discriminator; its feature matching x 10; VGG x 10. As in stage 1, one forward pass
+gives both gradients (see vae_stage.py): the reference's G-then-D order with D on the detached
+fake is the same update.
+"""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from oldrestore.data import degrade
+from oldrestore.data.real_masks import load_masks, random_real_masks
+from oldrestore.losses import gan, perceptual
+from oldrestore.models.discriminator import MultiscaleDiscriminator
+from oldrestore.models.layers import count_params
+from oldrestore.models.mapping import QualityMapping, ScratchMapping
+from oldrestore.models.vgg import load_vgg16_params
+from oldrestore.train.adversarial import add_trees, disc_forward
+from oldrestore.train.frozen_vaes import latent_shape, load_frozen_vaes
+from oldrestore.train.loop import Stage
+from oldrestore.train.optim import adam
+from oldrestore.train.stage1_data import clean_batches
+from oldrestore.train.vae_stage import psnr
+
+MIN_BATCH = 1
+
+
+def stride(config) -> int:
+    return latent_shape(config)[0]
+
+
+def is_scratch(config) -> bool:
+    return config.stage == "mapping_scratch"
+
+
+def build_networks(config) -> dict:
+    m, d = config.model, config.disc
+    if is_scratch(config):
+        mapping = ScratchMapping(max_channels=m.max_channels, n_blocks=m.num_blocks,
+                                 temperature=m.temperature, mask_rule=m.mask_rule,
+                                 attention=m.attention)
+    else:
+        mapping = QualityMapping(max_channels=m.max_channels, n_blocks=m.num_blocks)
+    disc = MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
+                                   spectral_norm=d.spectral_norm)
+    return {"mapping": mapping, "disc": disc}
+
+
+def optimizers_for(config) -> dict:
+    return {"mapping": adam(config.optim, config.total_steps),
+            "disc": adam(config.disc_optim, config.total_steps)}
+
+
+def apply_mapping(config, mapping, params, latent, holes):
+    if is_scratch(config):
+        return mapping.apply({"params": params}, latent, holes)
+    return mapping.apply({"params": params}, latent)
+
+
+def initial_state_fn(config):
+    """key -> {"step", "mapping": {"params", "opt"}, "disc": {"params", "opt"[, "spectral"]}}."""
+    nets, optimizers = build_networks(config), optimizers_for(config)
+    factor, channels = latent_shape(config)
+    crop = config.data.crop_size
+
+    def init(key):
+        mapping_key, disc_key = jax.random.split(key)
+        latent = jnp.zeros((1, crop // factor, crop // factor, channels))
+        holes = jnp.zeros((1, crop, crop, 1))
+        inputs = (latent, holes) if is_scratch(config) else (latent,)
+        state = {"step": jnp.zeros((), jnp.int32)}
+        for name, key, args in (("mapping", mapping_key, inputs),
+                                ("disc", disc_key, (jnp.zeros((1, crop, crop, 6)),))):
+            variables = dict(nets[name].init(key, *args))
+            params = variables.pop("params")
+            state[name] = {"params": params, "opt": optimizers[name].init(params), **variables}
+        return state
+
+    return init
+
+
+def pair_degradation(config):
+    """The degradation of the pair without structured defects: the scratch mapping's holes are
+    painted white over the unstructured result instead (see mapping_inputs)."""
+    cfg = config.degradation.copy_and_resolve_references()
+    cfg.structured.enabled = False
+    return cfg
+
+
+def mapping_inputs(config, batch, key, masks):
+    """(degraded, clean, holes): [-1, 1] images and the [B, H, W, 1] hole mask (1 = hole; all
+    zeros for the quality mapping). The pair turns grey together (degrade_pair)."""
+    images = batch["image"].astype(jnp.float32) / 255.0
+    size = images.shape[0]
+    pair_key, hole_key, real_key = jax.random.split(key, 3)
+    cfg = pair_degradation(config)
+    clean, degraded, holes = jax.vmap(lambda k, image: degrade.degrade_pair(k, image, cfg))(
+        jax.random.split(pair_key, size), images)
+    if is_scratch(config):
+        _, holes = jax.vmap(lambda k, image: degrade.structured(k, image, config.degradation))(
+            jax.random.split(hole_key, size), degraded)
+        if masks is not None:
+            holes = jnp.maximum(holes, random_real_masks(real_key, masks, size,
+                                                         config.data.real_mask_prob))
+        without_holes = round(size * config.data.no_hole_fraction)
+        holes = holes * (jnp.arange(size) >= without_holes)[:, None, None, None]
+        degraded = jnp.where(holes > 0, 1.0, degraded)  # painted white, as the reference does
+    return degraded * 2.0 - 1.0, clean * 2.0 - 1.0, holes
+
+
+def make_stage(config, mesh) -> Stage:
+    nets = build_networks(config)
+    mapping, disc = nets["mapping"], nets["disc"]
+    optimizers = optimizers_for(config)
+    frozen = load_frozen_vaes(config)
+    weights = config.loss
+    masks = None
+    if is_scratch(config) and config.data.masks_dir:
+        masks = load_masks(config.data.masks_dir, config.data.crop_size)
+
+    def restore(params, vaes, x, holes):
+        mapped = apply_mapping(config, mapping, params, frozen.encode(vaes, "vae1", x), holes)
+        return mapped, frozen.decode(vaes, mapped)
+
+    def losses_and_grads(state, x, y, holes, constants):
+        vaes = constants["vaes"]
+        target = frozen.encode(vaes, "vae2", y)
+        (mapped, restored), mapping_vjp = jax.vjp(
+            lambda params: restore(params, vaes, x, holes), state["mapping"]["params"])
+        real_outs, real_vjp, disc_state = disc_forward(disc, state["disc"],
+                                                       jnp.concatenate([x, y], -1))
+        fake_outs, fake_vjp, disc_state = disc_forward(disc, disc_state,
+                                                       jnp.concatenate([x, restored], -1))
+        d_loss, (ct_real, ct_fake) = jax.value_and_grad(gan.lsgan_d_loss, argnums=(0, 1))(
+            real_outs, fake_outs)
+        disc_grads = add_trees(real_vjp(ct_real)[0], fake_vjp(ct_fake)[0])
+
+        def generator_terms(fake_outs, mapped, restored):
+            terms = {
+                "g_latent_l1": jnp.mean(jnp.abs(mapped - target)) * weights.latent_l1,
+                "g_gan": gan.lsgan_g_loss(fake_outs) * weights.gan,
+                "g_feature_matching": gan.feature_matching(
+                    real_outs, fake_outs, weight=weights.feature_matching,
+                    n_layers=config.disc.num_layers),
+                "g_vgg": perceptual.vgg_loss(
+                    restored, y, constants["vgg"], layer_weights=weights.vgg_layer_weights,
+                    weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize),
+            }
+            return sum(terms.values()), terms
+
+        (g_total, terms), (ct_outs, ct_mapped, ct_restored) = jax.value_and_grad(
+            generator_terms, argnums=(0, 1, 2), has_aux=True)(fake_outs, mapped, restored)
+        ct_restored = ct_restored + fake_vjp(ct_outs)[1][..., 3:]  # D's input: (x, restored)
+        grads = {"mapping": mapping_vjp((ct_mapped, ct_restored))[0], "disc": disc_grads}
+        metrics = dict(terms, d_loss=d_loss, g_total=g_total, restored_psnr=psnr(restored, y),
+                       input_psnr=psnr(x, y))
+        return grads, metrics, disc_state
+
+    def step(state, batch, seed_key, constants):
+        key = jax.random.fold_in(seed_key, state["step"])
+        x, y, holes = mapping_inputs(config, batch, key, constants["masks"])
+        grads, metrics, disc_state = losses_and_grads(state, x, y, holes, constants)
+        new_state = {"step": state["step"] + 1}
+        for name, net_state in (("mapping", state["mapping"]), ("disc", disc_state)):
+            updates, opt = optimizers[name].update(grads[name], net_state["opt"],
+                                                   net_state["params"])
+            new_state[name] = dict(net_state, params=optax.apply_updates(net_state["params"],
+                                                                         updates), opt=opt)
+        return new_state, metrics
+
+    def samples(state, batch, seed_key, constants):
+        key = jax.random.fold_in(seed_key, state["step"])
+        x, y, holes = mapping_inputs(config, batch, key, constants["masks"])
+        _, restored = restore(state["mapping"]["params"], constants["vaes"], x, holes)
+        rows = {"input": x, "restored": restored, "clean": y}
+        if is_scratch(config):
+            rows["holes"] = holes * 2.0 - 1.0
+        return rows
+
+    def param_counts(state):
+        counts = {name: count_params(state[name]["params"]) for name in nets}
+        if is_scratch(config):
+            counts["mapping.nonlocal"] = count_params(state["mapping"]["params"]["nonlocal"])
+        return counts
+
+    return Stage(
+        name=config.stage, init=initial_state_fn(config), step=step, samples=samples,
+        param_counts=param_counts, batches=clean_batches(config),
+        constants={"vgg": load_vgg16_params(), "vaes": frozen.params, "masks": masks},
+        # init_from names the frozen VAEs, loaded above as constants: the trained networks
+        # (mapping, discriminator) start fresh.
+        load_init=lambda state, init_from: state)
