@@ -7,7 +7,9 @@ Each size runs in a fresh subprocess (so that its peak RSS is its own): batch 1,
 (size/4 x size/4 x 64), a scratch mask of a few thin strokes (~3% of the pixels), the
 memory-linear blockwise attention. Reported: compile time; the median forward time over --runs
 runs after compilation (fewer once two minutes are spent) and the process CPU time of the
-fastest run (other jobs on the machine inflate wall time, not CPU time); XLA's compiled memory
+fastest run (other jobs on the machine inflate wall time, not CPU time); the whole restore's
+time ("+VAEs": the mapping plus VAE1's encoder and VAE2's decoder at the reference width, what the
+reference's time covers and what `x ref` divides); the mapping's XLA compiled memory
 (temporaries + arguments + outputs); peak RSS. Also the attention kernel alone at that size,
 over all queries (what the network computes) and over the hole queries only
 (`masked_attention_at_queries`), to show what skipping clean queries would save.
@@ -40,6 +42,7 @@ from oldrestore.models.masked_attention import (
     masked_attention_at_queries,
 )
 from oldrestore.models.nonlocal_block import latent_valid_mask
+from oldrestore.models.vae import VAE
 
 REFERENCE = {  # image side -> (seconds, peak GB) of the reference's whole scratch-mode restore
     256: (2.51, 0.78),
@@ -99,6 +102,19 @@ def measure_size(size: int, runs: int, block_q: int, block_k: int) -> dict:
     xla_bytes += memory.output_size_in_bytes
     seconds, cpu_seconds, runs_made = timed_runs(compiled, inputs, runs)
 
+    # The two VAEs of the restore (reference width 64): VAE1's encoder and VAE2's decoder, so
+    # that mapping + VAEs is the whole restore the reference's time covers.
+    vae = VAE()
+    vae_params = jax.jit(vae.init)(jax.random.key(2), jnp.zeros((1, 32, 32, 3)))
+    photo = jax.random.uniform(jax.random.key(3), (1, size, size, 3), minval=-1.0, maxval=1.0)
+
+    def encode_decode(variables, x):
+        return vae.apply(variables, vae.apply(variables, x, method=VAE.encode).mean,
+                         method=VAE.decode)
+
+    vaes = jax.jit(encode_decode).lower(vae_params, photo).compile()
+    vaes_s, _, _ = timed_runs(vaes, (vae_params, photo), runs)
+
     # The attention kernel alone, width 512: over all queries, and over the hole queries only.
     n = (size // 4) ** 2
     key_valid = latent_valid_mask(mask, (size // 4, size // 4)).reshape(1, n) > 0
@@ -117,6 +133,8 @@ def measure_size(size: int, runs: int, block_q: int, block_k: int) -> dict:
         "hole_latent_cells": float(1 - key_valid.mean()),
         "compile_s": compile_s,
         "seconds": seconds,
+        "vaes_seconds": vaes_s,
+        "restore_seconds": seconds + vaes_s,
         "cpu_seconds_of_fastest": cpu_seconds,
         "runs": runs_made,
         "xla_gb": xla_bytes / GIB,
@@ -147,19 +165,21 @@ def measure_in_subprocess(size: int, args) -> dict:
 
 def print_table(rows):
     header = (
-        f"{'size':>5} {'latent':>6} {'holes':>6} {'time s':>8} {'cpu s':>8} {'xla GB':>7} "
+        f"{'size':>5} {'latent':>6} {'holes':>6} {'time s':>8} {'cpu s':>8} {'+VAEs s':>8} "
+        f"{'xla GB':>7} "
         f"{'RSS GB':>7} {'attn s':>8} {'holes-only':>10} {'ref s':>6} {'ref GB':>6} "
         f"{'x ref':>6}"
     )
     print(header)
     for row in rows:
         ref_s, ref_gb = REFERENCE.get(row["size"], (None, None))
-        ratio = f"{row['seconds'] / ref_s:6.2f}" if ref_s else f"{'-':>6}"
+        ratio = f"{row['restore_seconds'] / ref_s:6.2f}" if ref_s else f"{'-':>6}"
         ref_s = f"{ref_s:6.2f}" if ref_s else f"{'fails' if row['size'] == 1024 else '-':>6}"
         ref_gb = f"{ref_gb:6.2f}" if ref_gb else f"{'-':>6}"
         print(
             f"{row['size']:>5} {row['latent']:>6} {row['hole_pixels']:>6.1%} "
-            f"{row['seconds']:>8.2f} {row['cpu_seconds_of_fastest']:>8.2f} {row['xla_gb']:>7.2f} "
+            f"{row['seconds']:>8.2f} {row['cpu_seconds_of_fastest']:>8.2f} "
+            f"{row['restore_seconds']:>8.2f} {row['xla_gb']:>7.2f} "
             f"{row['peak_rss_gb']:>7.2f} {row['attention_all_queries_s']:>8.2f} "
             f"{row['attention_hole_queries_s']:>10.2f} {ref_s} {ref_gb} {ratio}"
         )
