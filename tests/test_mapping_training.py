@@ -16,7 +16,13 @@ from oldrestore.train import mapping_stage
 from oldrestore.train.frozen_vaes import load_frozen_vaes
 from oldrestore.train.restore import load_state
 from tests.test_configuration import load_config
-from tests.test_vae_training import compiled_step, read_metrics, run, smoke_config
+from tests.test_vae_training import (
+    compiled_step,
+    read_metrics,
+    run,
+    smoke_config,
+    step_on_one_and_all_devices,
+)
 
 pytestmark = pytest.mark.usefixtures("fast_compile")
 
@@ -200,15 +206,8 @@ def test_sharded_scratch_step_equals_single_device(stage1_runs, tfds_dir):
     8 devices the whole gradient differs by 0.6e-2 in norm. A sharding error such as a
     per-device gradient would be off by far more."""
     config = mapping_config("mapping_scratch", stage1_runs, tfds_dir, batch_size=8)
-    results = []
-    for devices in (jax.devices()[:1], jax.devices()):
-        mesh = make_mesh(devices)
-        stage, state, step, constants = compiled_step(config, mesh, mapping_stage)
-        state, metrics = step(state, shard_batch(next(stage.batches), mesh), jax.random.key(0),
-                              constants)
-        results.append((jax.device_get(state), jax.device_get(metrics)))
-    (single, single_metrics), (sharded, sharded_metrics) = results
-    assert len(jax.devices()) == 8
+    (single, single_metrics), (sharded, sharded_metrics) = step_on_one_and_all_devices(
+        config, mapping_stage)
     chex.assert_trees_all_close(single_metrics, sharded_metrics, rtol=1e-5)
     chex.assert_trees_all_close(single["disc"]["spectral"], sharded["disc"]["spectral"],
                                 rtol=1e-4, atol=1e-6)

@@ -160,6 +160,19 @@ def compiled_step(config, mesh, stage_module=vae_stage):
     return stage, state, step, constants
 
 
+def step_on_one_and_all_devices(config, stage_module=vae_stage):
+    """[(state, metrics) after one step on 1 device, the same on all 8], on host."""
+    assert len(jax.devices()) == 8
+    results = []
+    for devices in (jax.devices()[:1], jax.devices()):
+        mesh = make_mesh(devices)
+        stage, state, step, constants = compiled_step(config, mesh, stage_module)
+        state, metrics = step(state, shard_batch(next(stage.batches), mesh), jax.random.key(0),
+                              constants)
+        results.append((jax.device_get(state), jax.device_get(metrics)))
+    return results
+
+
 def test_step_compiles_once(tfds_dir):
     config = smoke_config("vae1", tfds_dir=tfds_dir)
     mesh = make_mesh(jax.devices()[:1])
@@ -176,15 +189,7 @@ def test_sharded_step_equals_single_device(tfds_dir):
     followed by instance norm) may move either way: those are compared within 2 lr, the
     gradients themselves (Adam's first moment) within 2e-3 of each kernel's largest entry."""
     config = smoke_config("vae1", tfds_dir=tfds_dir, batch_size=8)
-    results = []
-    for devices in (jax.devices()[:1], jax.devices()):
-        mesh = make_mesh(devices)
-        stage, state, step, constants = compiled_step(config, mesh)
-        state, metrics = step(state, shard_batch(next(stage.batches), mesh), jax.random.key(0),
-                              constants)
-        results.append((jax.device_get(state), jax.device_get(metrics)))
-    (single, single_metrics), (sharded, sharded_metrics) = results
-    assert len(jax.devices()) == 8
+    (single, single_metrics), (sharded, sharded_metrics) = step_on_one_and_all_devices(config)
     chex.assert_trees_all_close(single_metrics, sharded_metrics, rtol=1e-5)
     for name in ("vae", "disc", "latent_disc"):
         chex.assert_trees_all_close(single[name]["params"], sharded[name]["params"],

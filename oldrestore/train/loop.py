@@ -74,7 +74,10 @@ def _start_state(config, stage: Stage, state, ckpts: Checkpoints):
     if config.init_from:
         if stage.load_init is None:
             raise ValueError(f"config.init_from: stage {stage.name} takes no initial weights")
-        origin = f"initialised from {config.init_from}"
+        sources = config.init_from  # a path, or (stage 2) named paths
+        if hasattr(sources, "items"):
+            sources = ", ".join(f"{name}={path}" for name, path in sources.items())
+        origin = f"initialised from {sources}"
         return stage.load_init(state, config.init_from), None, origin
     return state, None, "started from scratch"
 
