@@ -79,6 +79,7 @@ def test_init_from_must_name_fitting_stage1_runs(tmp_path, stage1_runs, tfds_dir
         ({"init_from.vae1": ""}, r"config.init_from.vae1='': stage 2 needs .* vae1 run"),
         ({"init_from.vae1": stage1_runs["vae2"]}, r"init_from.vae1=.*: is a vae2 run, not a vae1"),
         ({"init_from.vae2": str(tmp_path)}, r"init_from.vae2=.*: not a training workdir"),
+        ({"init_from.vae2": "/no/such/run"}, r"init_from.vae2='/no/such/run': path does not"),
         ({"init_from.vae2": config_only_workdir(tmp_path / "wide", "vae2", "smoke", width=16)},
          r"config.init_from: VAE1 and VAE2 latents differ .*\(4, 8\) vs \(4, 16\)"),
     ]

@@ -3,6 +3,8 @@
 
 import dataclasses
 import logging
+import os
+from pathlib import Path
 
 from oldrestore.configuration import ConfigError
 from oldrestore.models.vae import VAE
@@ -18,8 +20,10 @@ def stage1_config(config, name: str):
     field, path = f"config.init_from.{name}", config.init_from[name]
     if not path:
         raise ConfigError(f"{field}='': stage 2 needs the workdir of a finished {name} run")
+    if not Path(os.path.expanduser(path)).exists():
+        raise ConfigError(f"{field}={path!r}: path does not exist")
     try:
-        frozen = load_config(path)
+        frozen = load_config(os.path.expanduser(path))
     except FileNotFoundError:
         raise ConfigError(f"{field}={path!r}: not a training workdir (no config.json)") from None
     if frozen.get("stage") != name:
@@ -54,7 +58,7 @@ def load_frozen_vaes(config) -> FrozenVAEs:
     latent_shape(config)  # checks that the two fit together before loading anything
     modules, params = {}, {}
     for name in NAMES:
-        frozen_config, state = load_state(config.init_from[name])
+        frozen_config, state = load_state(os.path.expanduser(config.init_from[name]))
         modules[name] = vae_stage.build_networks(frozen_config)["vae"]
         params[name] = state["vae"]["params"]
         logging.info("frozen %s: %s at step %d", name, config.init_from[name], int(state["step"]))
