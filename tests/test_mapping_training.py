@@ -185,6 +185,7 @@ def test_train_resume_and_evaluate(tmp_path, stage1_runs, tfds_dir, name):
     for scores in report["all"].values():
         if isinstance(scores, dict):
             assert np.isfinite(scores["psnr"]) and -1.0 <= scores["ssim"] <= 1.0
+            assert scores["lpips"] >= 0.0
     # Batches of 2 with half without holes: photos 2 (of the first batch) and 3 (alone in the
     # second, padded batch: round(0.5 * 2) = 1 without holes, so the padding copy has them).
     assert ("with_holes" in report) == (name == "mapping_scratch")

