@@ -2,6 +2,8 @@
 photos: parameter counts, init_from checks, the training inputs, gradients against the losses
 written out plainly, records, resume, evaluation and sharded-versus-single-device equality."""
 
+import shutil
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -177,7 +179,9 @@ def test_train_resume_and_evaluate(tmp_path, stage1_runs, tfds_dir, name):
                   "restored_psnr", "input_psnr"):
         assert np.isfinite(metrics[field]), field
     _, state = load_state(tmp_path / "straight")
-    assert set(state) == {"step", "mapping", "disc"}  # the frozen VAEs are not checkpointed
+    # The frozen VAEs are not checkpointed, only the steps of theirs the run was trained with.
+    assert set(state) == {"step", "frozen_steps", "mapping", "disc"}
+    assert list(state["frozen_steps"]) == [0, 0]
 
     report = restoration.evaluate(tmp_path / "straight", split="train", size=32, max_images=3,
                                   batch_size=2)
@@ -190,6 +194,25 @@ def test_train_resume_and_evaluate(tmp_path, stage1_runs, tfds_dir, name):
     # second, padded batch: round(0.5 * 2) = 1 without holes, so the padding copy has them).
     assert ("with_holes" in report) == (name == "mapping_scratch")
     assert (tmp_path / "straight" / "eval" / "train.json").is_file()
+
+
+def test_resume_keeps_the_frozen_vaes_it_started_with(tmp_path, stage1_runs, tfds_dir):
+    """VAE2's run trains on while the mapping is stopped: the resumed mapping still uses the
+    VAE2 step it started with, and ends bitwise where an uninterrupted run ends."""
+    vae2 = tmp_path / "vae2"
+    shutil.copytree(stage1_runs["vae2"], vae2)
+    config = mapping_config("mapping", stage1_runs, tfds_dir, total_steps=2,
+                            **{"init_from.vae2": str(vae2)})
+    straight = run(config, tmp_path / "straight")
+    run(config, tmp_path / "resumed", stop_at_step=1)
+    run(smoke_config("vae2", tfds_dir=tfds_dir, total_steps=1), vae2)  # its latest: step 1
+    resumed = run(config, tmp_path / "resumed")
+    chex.assert_trees_all_equal(jax.device_get(straight.state), jax.device_get(resumed.state))
+
+    shutil.rmtree(vae2 / "checkpoints" / "0")
+    with pytest.raises(ConfigError, match=r"init_from.vae2=.*: .*no checkpoint at step 0 "
+                                          r"\(kept: 1\)"):
+        load_frozen_vaes(config, {"vae1": 0, "vae2": 0})
 
 
 def relative_error(a_tree, b_tree) -> float:

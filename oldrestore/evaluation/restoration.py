@@ -52,7 +52,7 @@ def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | No
              batch_size: int = 4) -> dict:
     """Scores the run in `workdir`; writes `eval/<split>.json` and `eval/<split>_restored.png`."""
     config, state = load_state(workdir)
-    frozen = load_frozen_vaes(config)
+    frozen = load_frozen_vaes(config, mapping_stage.frozen_steps_of(state))  # as trained
     mapping = mapping_stage.build_networks(config)["mapping"]
     params, vaes, lpips_params = state["mapping"]["params"], frozen.params, load_lpips_params()
     masks = None

@@ -45,6 +45,7 @@ def latent_shape(config) -> tuple[int, int]:
 class FrozenVAEs:
     modules: dict  # name -> VAE module
     params: dict  # name -> its params (a pytree: pass it to the step as a constant)
+    steps: dict  # name -> the checkpoint step the params come from
 
     def encode(self, params, name: str, images):
         """The posterior mean (no sampling noise), as the reference's mapping stage uses it."""
@@ -54,12 +55,19 @@ class FrozenVAEs:
         return self.modules["vae2"].apply({"params": params["vae2"]}, latent, method=VAE.decode)
 
 
-def load_frozen_vaes(config) -> FrozenVAEs:
+def load_frozen_vaes(config, steps: dict | None = None) -> FrozenVAEs:
+    """steps: name -> the checkpoint step to load (default: each workdir's latest)."""
     latent_shape(config)  # checks that the two fit together before loading anything
-    modules, params = {}, {}
+    modules, params, loaded = {}, {}, {}
     for name in NAMES:
-        frozen_config, state = load_state(os.path.expanduser(config.init_from[name]))
+        path = config.init_from[name]
+        try:
+            frozen_config, state = load_state(os.path.expanduser(path),
+                                              None if steps is None else steps[name])
+        except FileNotFoundError as error:
+            raise ConfigError(f"config.init_from.{name}={path!r}: {error}") from None
         modules[name] = vae_stage.build_networks(frozen_config)["vae"]
         params[name] = state["vae"]["params"]
-        logging.info("frozen %s: %s at step %d", name, config.init_from[name], int(state["step"]))
-    return FrozenVAEs(modules=modules, params=params)
+        loaded[name] = int(state["step"])
+        logging.info("frozen %s: %s at step %d", name, path, loaded[name])
+    return FrozenVAEs(modules=modules, params=params, steps=loaded)

@@ -48,6 +48,8 @@ class Stage:
     batches: Iterator[Batch]  # process-local numpy batches, with get_state() / set_state()
     constants: Any = None  # frozen networks (e.g. VGG): inputs of every step, never trained
     load_init: Callable[[State, str], State] | None = None  # weights-only start (init_from)
+    # state -> the constants for it, where they depend on the (restored) state; default: constants
+    constants_for: Callable[[State], Any] | None = None
 
 
 @dataclasses.dataclass
@@ -138,7 +140,8 @@ def train(config, workdir, stage: Stage, mesh, *, stop_at_step: int | None = Non
     if step == 0 and ckpts.latest_step() is None:
         ckpts.save(0, state, stage.batches.get_state())  # the initialised state, as step 0
 
-    constants = jax.device_put(stage.constants, replicated)
+    constants = stage.constants if stage.constants_for is None else stage.constants_for(state)
+    constants = jax.device_put(constants, replicated)
     in_shardings = (replicated, by_example, replicated, replicated)
     train_step = jax.jit(stage.step, in_shardings=in_shardings,
                          out_shardings=(replicated, replicated), donate_argnums=0)

@@ -9,6 +9,8 @@ gives both gradients (see vae_stage.py): the reference's G-then-D order with D o
 fake is the same update.
 """
 
+import logging
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -21,7 +23,7 @@ from oldrestore.models.layers import count_params
 from oldrestore.models.mapping import QualityMapping, ScratchMapping
 from oldrestore.models.vgg import load_vgg16_params
 from oldrestore.train.adversarial import add_trees, disc_forward
-from oldrestore.train.frozen_vaes import latent_shape, load_frozen_vaes
+from oldrestore.train.frozen_vaes import NAMES, latent_shape, load_frozen_vaes
 from oldrestore.train.loop import Stage
 from oldrestore.train.optim import adam
 from oldrestore.train.stage1_data import clean_batches
@@ -63,7 +65,9 @@ def apply_mapping(config, mapping, params, latent, holes):
 
 
 def initial_state_fn(config):
-    """key -> {"step", "mapping": {"params", "opt"}, "disc": {"params", "opt"[, "spectral"]}}."""
+    """key -> {"step", "frozen_steps", "mapping": {"params", "opt"}, "disc": {"params", "opt"[,
+    "spectral"]}}. frozen_steps: the checkpoint steps of the frozen VAEs (NAMES order), which
+    make_stage fills in; -1 here."""
     nets, optimizers = build_networks(config), optimizers_for(config)
     factor, channels = latent_shape(config)
     crop = config.data.crop_size
@@ -73,7 +77,8 @@ def initial_state_fn(config):
         latent = jnp.zeros((1, crop // factor, crop // factor, channels))
         holes = jnp.zeros((1, crop, crop, 1))
         inputs = (latent, holes) if is_scratch(config) else (latent,)
-        state = {"step": jnp.zeros((), jnp.int32)}
+        state = {"step": jnp.zeros((), jnp.int32),
+                 "frozen_steps": jnp.full((len(NAMES),), -1, jnp.int32)}
         for name, key, args in (("mapping", mapping_key, inputs),
                                 ("disc", disc_key, (jnp.zeros((1, crop, crop, 6)),))):
             variables = dict(nets[name].init(key, *args))
@@ -82,6 +87,12 @@ def initial_state_fn(config):
         return state
 
     return init
+
+
+def frozen_steps_of(state) -> dict:
+    """name -> the checkpoint step of the frozen VAE that `state` was trained with."""
+    steps = jax.device_get(state["frozen_steps"])
+    return {name: int(step) for name, step in zip(NAMES, steps, strict=True)}
 
 
 def pair_degradation(config):
@@ -165,7 +176,7 @@ def make_stage(config, mesh) -> Stage:
         key = jax.random.fold_in(seed_key, state["step"])
         x, y, holes = mapping_inputs(config, batch, key, constants["masks"])
         grads, metrics, disc_state = losses_and_grads(state, x, y, holes, constants)
-        new_state = {"step": state["step"] + 1}
+        new_state = {"step": state["step"] + 1, "frozen_steps": state["frozen_steps"]}
         for name, net_state in (("mapping", state["mapping"]), ("disc", disc_state)):
             updates, opt = optimizers[name].update(grads[name], net_state["opt"],
                                                    net_state["params"])
@@ -188,10 +199,23 @@ def make_stage(config, mesh) -> Stage:
             counts["mapping.nonlocal"] = count_params(state["mapping"]["params"]["nonlocal"])
         return counts
 
+    fresh_state = initial_state_fn(config)
+    loaded_steps = jnp.asarray([frozen.steps[name] for name in NAMES], jnp.int32)
+    constants = {"vgg": load_vgg16_params(), "vaes": frozen.params, "masks": masks}
+
+    def constants_for(state):
+        """A resumed run keeps the frozen VAEs it started with, even if their runs went on."""
+        steps = frozen_steps_of(state)
+        if steps == frozen.steps:
+            return constants
+        logging.warning("%s: this run was trained on the frozen VAEs' steps %s; loading those "
+                        "(the latest are %s)", config.stage, steps, frozen.steps)
+        return dict(constants, vaes=load_frozen_vaes(config, steps).params)
+
     return Stage(
-        name=config.stage, init=initial_state_fn(config), step=step, samples=samples,
-        param_counts=param_counts, batches=clean_batches(config),
-        constants={"vgg": load_vgg16_params(), "vaes": frozen.params, "masks": masks},
+        name=config.stage, step=step, samples=samples, param_counts=param_counts,
+        init=lambda key: dict(fresh_state(key), frozen_steps=loaded_steps),
+        batches=clean_batches(config), constants=constants, constants_for=constants_for,
         # init_from names the frozen VAEs, loaded above as constants: the trained networks
         # (mapping, discriminator) start fresh.
         load_init=lambda state, init_from: state)

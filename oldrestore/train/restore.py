@@ -27,6 +27,9 @@ def load_state(workdir, step: int | None = None):
     try:
         if checkpoints.latest_step() is None:
             raise FileNotFoundError(f"{workdir}: no checkpoint")
+        if step is not None and step not in checkpoints.steps():
+            raise FileNotFoundError(f"{workdir}: no checkpoint at step {step} (kept: "
+                                    f"{', '.join(map(str, checkpoints.steps()))})")
         state, _ = checkpoints.restore(like, step)
     finally:
         checkpoints.close()
