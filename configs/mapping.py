@@ -7,7 +7,7 @@ both VAEs frozen (from the stage-1 workdirs in `init_from`).
 
 Variants: `reference` (default: the authors' settings, for accelerators), `cpu` (on top of the
 stage-1 cpu runs and ../shared/data: 600 steps at 1.3 s/step alone on 2 cores, about
-13 minutes; 32 minutes measured while sharing the cores), `smoke` (two steps through
+13 minutes; 21 minutes measured next to a scratch-mapping run), `smoke` (two steps through
 every code path). Override any field with --config.a.b=value.
 """
 

@@ -7,8 +7,8 @@ exactly half of every batch has no holes. Both VAEs frozen (stage-1 workdirs in 
         --config.init_from.vae1=runs/vae1_cpu --config.init_from.vae2=runs/vae2_cpu
     python launch/evaluate.py --workdir=runs/mapping_scratch_cpu
 
-Variants: `reference` (default), `cpu` (on top of the stage-1 cpu runs: 600 steps, 37 minutes
-measured while sharing 2 cores; about 1.7 s/step, 17 minutes, when nearly alone), `smoke` (two
+Variants: `reference` (default), `cpu` (on top of the stage-1 cpu runs: 600 steps, 23 minutes
+measured next to a quality-mapping run on 2 cores), `smoke` (two
 steps through every code path). Override any field with --config.a.b=value.
 """
 
