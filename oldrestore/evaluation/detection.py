@@ -14,7 +14,7 @@ from oldrestore.data.folder_dataset import prepare
 from oldrestore.data.images import ImageReadError, load_rgb
 from oldrestore.data.real_masks import load_masks
 from oldrestore.evaluation.mask_metrics import MaskMetrics, overlay
-from oldrestore.evaluation.reconstruction import center_square
+from oldrestore.evaluation.reconstruction import center_square, pad_batch
 from oldrestore.inference.scratch_detection import detect_scratches
 from oldrestore.train.detector_stage import build_network, detector_inputs
 from oldrestore.train.records import write_json_atomically, write_png_atomically
@@ -39,8 +39,8 @@ def synthetic_scores(config, state, split: str, max_images: int | None, batch_si
     for start in range(0, count, batch_size):
         images = np.stack([center_square(source[i]["image"], crop)
                            for i in range(start, min(start + batch_size, count))])
-        padded = np.concatenate([images, np.repeat(images[-1:], batch_size - len(images), 0)])
-        probabilities, target = jax.device_get(predict(padded, jax.random.key(start)))
+        probabilities, target = jax.device_get(predict(pad_batch(images, batch_size),
+                                                       jax.random.key(start)))
         for p, t in zip(probabilities[:len(images)], target[:len(images)], strict=True):
             metrics.update(p >= config.threshold, t > 0.5, p)
     return {"images": count, **metrics.result()}

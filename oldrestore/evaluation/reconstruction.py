@@ -28,6 +28,12 @@ def center_square(image: np.ndarray, size: int) -> np.ndarray:
     return image[top:top + size, left:left + size]
 
 
+def pad_batch(images: np.ndarray, batch_size: int) -> np.ndarray:
+    """`images` (at most batch_size) filled up to batch_size with copies of the last one, so that
+    one compiled function serves every batch; score only the first len(images)."""
+    return np.concatenate([images, np.repeat(images[-1:], batch_size - len(images), 0)])
+
+
 def held_out_photos(config, folder: str, split: str, size: int,
                     max_images: int | None) -> np.ndarray:
     """uint8 [N, size, size, 3]: the centre squares of `folder`'s photos in `split`."""
@@ -73,8 +79,7 @@ def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | No
         scores, recons = [], []
         for start in range(0, len(images), batch_size):
             chunk = images[start:start + batch_size]
-            padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), 0)])
-            recon, p, s = jax.device_get(reconstruct(padded))
+            recon, p, s = jax.device_get(reconstruct(pad_batch(chunk, batch_size)))
             scores += list(zip(p[:len(chunk)], s[:len(chunk)], strict=True))
             recons.append(recon[:len(chunk)])
         p, s = np.array(scores).T

@@ -16,7 +16,7 @@ import numpy as np
 from oldrestore.data.real_masks import load_masks
 from oldrestore.evaluation.image_metrics import psnr, ssim
 from oldrestore.evaluation.lpips import load_lpips_params, lpips
-from oldrestore.evaluation.reconstruction import held_out_photos
+from oldrestore.evaluation.reconstruction import held_out_photos, pad_batch
 from oldrestore.train import mapping_stage
 from oldrestore.train.frozen_vaes import load_frozen_vaes
 from oldrestore.train.records import image_grid, write_json_atomically, write_png_atomically
@@ -76,9 +76,8 @@ def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | No
     with_holes, rows = [], {"input": [], "restored": [], "clean": []}
     for start in range(0, len(photos), batch_size):
         chunk = photos[start:start + batch_size]
-        padded = np.concatenate([chunk, np.repeat(chunk[-1:], batch_size - len(chunk), 0)])
-        outputs, clean, holes, scores = jax.device_get(
-            restore(padded, jax.random.fold_in(jax.random.key(1234), start)))
+        outputs, clean, holes, scores = jax.device_get(restore(
+            pad_batch(chunk, batch_size), jax.random.fold_in(jax.random.key(1234), start)))
         for name, values in scores.items():
             for collected, value in zip(per_image[name], values, strict=True):
                 collected.extend(value[:len(chunk)])

@@ -6,7 +6,12 @@ discriminator outputs; one forward with `jax.vjp` gives the discriminator's para
 loss), instead of running D again on a detached copy.
 """
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import jax
+
+from oldrestore.losses import gan, perceptual
 
 
 def has_spectral_state(disc_state) -> bool:
@@ -36,3 +41,36 @@ def disc_forward(net, disc_state, inputs):
 
 def add_trees(a, b):
     return jax.tree.map(lambda x, y: x + y, a, b)
+
+
+class DiscriminatorPass(NamedTuple):
+    real_outputs: list
+    fake_outputs: list
+    fake_vjp: Callable  # cotangent of fake_outputs -> (D's param gradient, gradient w.r.t. fake)
+    loss: jax.Array  # D's LSGAN loss
+    grads: dict  # its gradient w.r.t. D's params
+    state: dict  # D's new state (spectral-norm vectors)
+
+
+def discriminate(net, disc_state, real, fake) -> DiscriminatorPass:
+    """D on the real and on the generated images, with D's loss and gradient from those passes."""
+    real_outputs, real_vjp, disc_state = disc_forward(net, disc_state, real)
+    fake_outputs, fake_vjp, disc_state = disc_forward(net, disc_state, fake)
+    loss, (ct_real, ct_fake) = jax.value_and_grad(gan.lsgan_d_loss, argnums=(0, 1))(
+        real_outputs, fake_outputs)
+    grads = add_trees(real_vjp(ct_real)[0], fake_vjp(ct_fake)[0])
+    return DiscriminatorPass(real_outputs, fake_outputs, fake_vjp, loss, grads, disc_state)
+
+
+def generator_image_terms(weights, num_layers: int, real_outputs, fake_outputs, fake, target,
+                          vgg_params) -> dict:
+    """The generator's image losses every GAN stage shares: LSGAN, D feature matching, VGG of
+    `fake` against `target`, with `weights` (config.loss)."""
+    return {
+        "g_gan": gan.lsgan_g_loss(fake_outputs) * weights.gan,
+        "g_feature_matching": gan.feature_matching(
+            real_outputs, fake_outputs, weight=weights.feature_matching, n_layers=num_layers),
+        "g_vgg": perceptual.vgg_loss(
+            fake, target, vgg_params, layer_weights=weights.vgg_layer_weights,
+            weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize),
+    }

@@ -9,7 +9,6 @@ batch is one array) and its running statistics in evaluation.
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from oldrestore.data import degrade
 from oldrestore.data.real_masks import load_masks, random_real_masks
@@ -17,7 +16,7 @@ from oldrestore.losses.detection import detection_loss
 from oldrestore.models.layers import count_params
 from oldrestore.models.scratch_unet import ScratchUNet
 from oldrestore.train.loop import Stage
-from oldrestore.train.optim import adam
+from oldrestore.train.optim import adam, apply_gradients
 from oldrestore.train.stage1_data import clean_batches
 
 MIN_BATCH = 1
@@ -97,7 +96,6 @@ def make_stage(config, mesh) -> Stage:
 
         (loss, (logits, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state["params"])
-        updates, opt = optimizer.update(grads, state["opt"], state["params"])
         predicted = jax.nn.sigmoid(logits) >= config.threshold
         truth = target > 0.5
         true_positives = jnp.sum(predicted & truth)
@@ -107,8 +105,8 @@ def make_stage(config, mesh) -> Stage:
             "pixel_precision": true_positives / jnp.maximum(jnp.sum(predicted), 1),
             "pixel_recall": true_positives / jnp.maximum(jnp.sum(truth), 1),
         }
-        new_state = {"step": state["step"] + 1, "batch_stats": batch_stats, "opt": opt,
-                     "params": optax.apply_updates(state["params"], updates)}
+        new_state = dict(apply_gradients(optimizer, state, grads), step=state["step"] + 1,
+                         batch_stats=batch_stats)
         return new_state, metrics
 
     def samples(state, batch, seed_key, constants):

@@ -13,19 +13,17 @@ import logging
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from oldrestore.data import degrade
 from oldrestore.data.real_masks import load_masks, random_real_masks
-from oldrestore.losses import gan, perceptual
 from oldrestore.models.discriminator import MultiscaleDiscriminator
 from oldrestore.models.layers import count_params
 from oldrestore.models.mapping import QualityMapping, ScratchMapping
 from oldrestore.models.vgg import load_vgg16_params
-from oldrestore.train.adversarial import add_trees, disc_forward
+from oldrestore.train.adversarial import discriminate, generator_image_terms
 from oldrestore.train.frozen_vaes import NAMES, latent_shape, load_frozen_vaes
 from oldrestore.train.loop import Stage
-from oldrestore.train.optim import adam
+from oldrestore.train.optim import adam, apply_gradients
 from oldrestore.train.stage1_data import clean_batches
 from oldrestore.train.vae_stage import psnr
 
@@ -143,34 +141,22 @@ def make_stage(config, mesh) -> Stage:
         target = frozen.encode(vaes, "vae2", y)
         (mapped, restored), mapping_vjp = jax.vjp(
             lambda params: restore(params, vaes, x, holes), state["mapping"]["params"])
-        real_outs, real_vjp, disc_state = disc_forward(disc, state["disc"],
-                                                       jnp.concatenate([x, y], -1))
-        fake_outs, fake_vjp, disc_state = disc_forward(disc, disc_state,
-                                                       jnp.concatenate([x, restored], -1))
-        d_loss, (ct_real, ct_fake) = jax.value_and_grad(gan.lsgan_d_loss, argnums=(0, 1))(
-            real_outs, fake_outs)
-        disc_grads = add_trees(real_vjp(ct_real)[0], fake_vjp(ct_fake)[0])
+        d = discriminate(disc, state["disc"], jnp.concatenate([x, y], -1),
+                         jnp.concatenate([x, restored], -1))
 
         def generator_terms(fake_outs, mapped, restored):
-            terms = {
-                "g_latent_l1": jnp.mean(jnp.abs(mapped - target)) * weights.latent_l1,
-                "g_gan": gan.lsgan_g_loss(fake_outs) * weights.gan,
-                "g_feature_matching": gan.feature_matching(
-                    real_outs, fake_outs, weight=weights.feature_matching,
-                    n_layers=config.disc.num_layers),
-                "g_vgg": perceptual.vgg_loss(
-                    restored, y, constants["vgg"], layer_weights=weights.vgg_layer_weights,
-                    weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize),
-            }
+            terms = {"g_latent_l1": jnp.mean(jnp.abs(mapped - target)) * weights.latent_l1,
+                     **generator_image_terms(weights, config.disc.num_layers, d.real_outputs,
+                                             fake_outs, restored, y, constants["vgg"])}
             return sum(terms.values()), terms
 
         (g_total, terms), (ct_outs, ct_mapped, ct_restored) = jax.value_and_grad(
-            generator_terms, argnums=(0, 1, 2), has_aux=True)(fake_outs, mapped, restored)
-        ct_restored = ct_restored + fake_vjp(ct_outs)[1][..., 3:]  # D's input: (x, restored)
-        grads = {"mapping": mapping_vjp((ct_mapped, ct_restored))[0], "disc": disc_grads}
-        metrics = dict(terms, d_loss=d_loss, g_total=g_total, restored_psnr=psnr(restored, y),
+            generator_terms, argnums=(0, 1, 2), has_aux=True)(d.fake_outputs, mapped, restored)
+        ct_restored = ct_restored + d.fake_vjp(ct_outs)[1][..., 3:]  # D's input: (x, restored)
+        grads = {"mapping": mapping_vjp((ct_mapped, ct_restored))[0], "disc": d.grads}
+        metrics = dict(terms, d_loss=d.loss, g_total=g_total, restored_psnr=psnr(restored, y),
                        input_psnr=psnr(x, y))
-        return grads, metrics, disc_state
+        return grads, metrics, d.state
 
     def step(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
@@ -178,10 +164,7 @@ def make_stage(config, mesh) -> Stage:
         grads, metrics, disc_state = losses_and_grads(state, x, y, holes, constants)
         new_state = {"step": state["step"] + 1, "frozen_steps": state["frozen_steps"]}
         for name, net_state in (("mapping", state["mapping"]), ("disc", disc_state)):
-            updates, opt = optimizers[name].update(grads[name], net_state["opt"],
-                                                   net_state["params"])
-            new_state[name] = dict(net_state, params=optax.apply_updates(net_state["params"],
-                                                                         updates), opt=opt)
+            new_state[name] = apply_gradients(optimizers[name], net_state, grads[name])
         return new_state, metrics
 
     def samples(state, batch, seed_key, constants):

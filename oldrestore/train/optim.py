@@ -24,3 +24,9 @@ def adam(optim_config, total_steps: int) -> optax.GradientTransformation:
     """Adam with `optim_config.{lr, b1, b2, decay_steps}`."""
     schedule = constant_then_linear_decay(optim_config.lr, total_steps, optim_config.decay_steps)
     return optax.adam(schedule, b1=optim_config.b1, b2=optim_config.b2)
+
+
+def apply_gradients(optimizer: optax.GradientTransformation, net_state: dict, grads) -> dict:
+    """`net_state` ({"params", "opt", ...}) after one step of `optimizer` on `grads`."""
+    updates, opt = optimizer.update(grads, net_state["opt"], net_state["params"])
+    return dict(net_state, params=optax.apply_updates(net_state["params"], updates), opt=opt)

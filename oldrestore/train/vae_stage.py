@@ -9,18 +9,17 @@ the fake images, one latent-D pass) and apply them together: the same update.
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from oldrestore.data import degrade
-from oldrestore.losses import gan, perceptual
+from oldrestore.losses import gan
 from oldrestore.models.discriminator import MultiscaleDiscriminator
 from oldrestore.models.layers import count_params
 from oldrestore.models.vae import VAE
 from oldrestore.models.vgg import load_vgg16_params
 from oldrestore.train import stage1_data
-from oldrestore.train.adversarial import add_trees, disc_forward
+from oldrestore.train.adversarial import disc_forward, discriminate, generator_image_terms
 from oldrestore.train.loop import Stage
-from oldrestore.train.optim import adam
+from oldrestore.train.optim import adam, apply_gradients
 
 MIN_BATCH = 2  # VAE1: at least one old and one synthetic photo
 
@@ -106,33 +105,22 @@ def make_stage(config, mesh) -> Stage:
             return recon, encoded.mean, encoded.kl
 
         (recon, mean, kl), vae_vjp = jax.vjp(vae_forward, state["vae"]["params"])
-        real_outs, real_vjp, disc_state = disc_forward(disc, state["disc"], x)
-        fake_outs, fake_vjp, disc_state = disc_forward(disc, disc_state, recon)
-        new_states = {"disc": disc_state}
-
-        d_loss, (ct_real, ct_fake) = jax.value_and_grad(gan.lsgan_d_loss, argnums=(0, 1))(
-            real_outs, fake_outs)
-        grads = {"disc": add_trees(real_vjp(ct_real)[0], fake_vjp(ct_fake)[0])}
-        metrics = {"d_loss": d_loss}
+        d = discriminate(disc, state["disc"], x, recon)
+        new_states = {"disc": d.state}
+        grads = {"disc": d.grads}
+        metrics = {"d_loss": d.loss}
 
         def generator_terms(fake_outs, recon, kl):
-            terms = {
-                "g_gan": gan.lsgan_g_loss(fake_outs) * weights.gan,
-                "g_feature_matching": gan.feature_matching(
-                    real_outs, fake_outs, weight=weights.feature_matching,
-                    n_layers=config.disc.num_layers),
-                "g_vgg": perceptual.vgg_loss(
-                    recon, x, vgg_params, layer_weights=weights.vgg_layer_weights,
-                    weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize),
-                "g_kl": kl * weights.kl,
-            }
+            terms = generator_image_terms(weights, config.disc.num_layers, d.real_outputs,
+                                          fake_outs, recon, x, vgg_params)
+            terms["g_kl"] = kl * weights.kl
             if weights.l1:
                 terms["g_l1"] = jnp.mean(jnp.abs(recon - x)) * weights.l1
             return sum(terms.values()), terms
 
         (g_image_total, terms), (ct_fake_outs, ct_recon, ct_kl) = jax.value_and_grad(
-            generator_terms, argnums=(0, 1, 2), has_aux=True)(fake_outs, recon, kl)
-        ct_recon = ct_recon + fake_vjp(ct_fake_outs)[1]
+            generator_terms, argnums=(0, 1, 2), has_aux=True)(d.fake_outputs, recon, kl)
+        ct_recon = ct_recon + d.fake_vjp(ct_fake_outs)[1]
         ct_mean = jnp.zeros_like(mean)
         metrics.update(terms)
         g_total = g_image_total
@@ -163,11 +151,8 @@ def make_stage(config, mesh) -> Stage:
                                                       constants["vgg"])
         new_state = {"step": state["step"] + 1}
         for name in nets:
-            net_state = new_states.get(name, state[name])
-            updates, opt = optimizers[name].update(grads[name], net_state["opt"],
-                                                   net_state["params"])
-            params = optax.apply_updates(net_state["params"], updates)
-            new_state[name] = dict(net_state, params=params, opt=opt)
+            new_state[name] = apply_gradients(optimizers[name], new_states.get(name, state[name]),
+                                              grads[name])
         return new_state, metrics
 
     def samples(state, batch, seed_key, constants):
