@@ -18,9 +18,9 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from oldrestore.configuration import load_config_module
 from oldrestore.data.sharding import make_mesh, shard_batch
 from oldrestore.train import vae_stage
-from oldrestore.train.vae_config import vae_stage_config
 
 REFERENCE_SECONDS = 3.73  # anchors.md, same batch and size
 
@@ -32,7 +32,7 @@ def main():
     parser.add_argument("--out", default="benchmarks/results/vae1_train_step.json")
     args = parser.parse_args()
 
-    config = vae_stage_config("old", "reference")
+    config = load_config_module(Path(__file__).parents[1] / "configs/vae1.py").get_config()
     config.batch_size = 2
     config.data.crop_size = args.size
     config.degradation.loop_over_examples = True  # one device: the fast form (see its config)

@@ -7,11 +7,73 @@ model (exact masks), plus real defect shapes from an optional folder of masks.
 Variants: `reference` (default: the reference's network, our training settings: the authors never
 released theirs), `cpu` (a narrower U-Net on ../shared/data for a 2-core laptop, about 20
 minutes), `smoke` (two steps through every code path). Override any field with --config.a.b=value.
+The reference releases neither its detector's training code nor its settings; what is ours is
+marked so.
 """
 
-from oldrestore.configuration import parse_variant
-from oldrestore.train.detector_config import VARIANTS, detector_config
+import ml_collections
+
+from oldrestore.configuration import (
+    base_config,
+    shrink_for_cpu,
+    shrink_for_smoke,
+    with_variant,
+)
+from oldrestore.data.degrade import default_config as degradation_config
+
+
+def reference() -> ml_collections.ConfigDict:
+    c = base_config()
+    c.stage = "detector"
+    c.batch_size = 16  # ours
+    c.total_steps = 100_000  # ours
+    c.data.crop_size = 256  # the reference runs its detector at about 256 on the short side
+    c.data.masks_dir = ""  # optional folder of real defect masks, e.g. ../shared/data/masks
+    c.data.real_mask_prob = 0.3  # share of photos that get a real mask stamped on (when given)
+
+    c.model = ml_collections.ConfigDict()
+    c.model.wf = 6  # 2**wf channels at full resolution: the reference's 64
+    c.model.depth = 4
+
+    c.loss = ml_collections.ConfigDict()
+    c.loss.name = "balanced_bce"  # the paper's section 3.3; or "bce", "focal"
+    c.loss.focal_gamma = 2.0
+    c.loss.focal_alpha = 0.25
+
+    c.optim = ml_collections.ConfigDict()  # ours: Adam with the stage-1 betas
+    c.optim.lr = 2e-4
+    c.optim.b1 = 0.5
+    c.optim.b2 = 0.999
+    c.optim.decay_steps = 50_000
+
+    c.threshold = 0.4  # the reference's
+
+    # Photos degraded by the whole model, defects included; fewer defect-free photos than the
+    # scratch-mapping stage uses, since a defect-free photo carries no balanced-BCE signal.
+    c.degradation = degradation_config()
+    c.degradation.structured.no_defect_prob = 0.1
+    return c
+
+
+def cpu(c: ml_collections.ConfigDict) -> None:
+    shrink_for_cpu(c, total_steps=2400, decay_steps=800)
+    c.model.wf = 4
+
+
+def smoke(c: ml_collections.ConfigDict) -> None:
+    shrink_for_smoke(c)
+    c.model.wf = 2
+    c.model.depth = 2
 
 
 def get_config(arg=None):
-    return detector_config(parse_variant(arg, VARIANTS))
+    return with_variant(reference(), arg, cpu=cpu, smoke=smoke)
+
+
+def sweeps() -> dict[str, list[tuple[str, dict]]]:
+    """Studies, each a list of (label, overrides), meant on top of the `cpu` variant."""
+    return {
+        # The paper's class-balanced BCE against the plain one and the focal loss.
+        "loss": [("balanced_bce", {"loss.name": "balanced_bce"}), ("bce", {"loss.name": "bce"}),
+                 ("focal", {"loss.name": "focal"})],
+    }

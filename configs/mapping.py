@@ -1,19 +1,103 @@
 """Stage 2, quality mapping: VAE1's latent of a degraded photo -> VAE2's latent of the clean one,
-both VAEs frozen (from the stage-1 workdirs in `init_from`).
+both VAEs frozen (from the stage-1 workdirs in `frozen`). The scratch mapping
+(configs/mapping_scratch.py) is this config plus the partial non-local block and holes.
 
     python launch/train.py --config=configs/mapping.py:cpu --workdir=runs/mapping_cpu \
-        --config.init_from.vae1=runs/vae1_cpu --config.init_from.vae2=runs/vae2_cpu
+        --config.frozen.vae1=runs/vae1_cpu --config.frozen.vae2=runs/vae2_cpu
     python launch/evaluate.py --workdir=runs/mapping_cpu
 
 Variants: `reference` (default: the authors' settings, for accelerators), `cpu` (on top of the
 stage-1 cpu runs and ../shared/data: 600 steps at 1.3 s/step alone on 2 cores, about
 13 minutes; 21 minutes measured next to a scratch-mapping run), `smoke` (two steps through
-every code path). Override any field with --config.a.b=value.
+every code path). Override any field with --config.a.b=value. Numbers:
+reference-implementation.md sections 3, 4 and 6.
 """
 
-from oldrestore.configuration import parse_variant
-from oldrestore.train.mapping_config import VARIANTS, mapping_stage_config
+import ml_collections
+
+from oldrestore.configuration import (
+    base_config,
+    shrink_for_cpu,
+    shrink_for_smoke,
+    with_variant,
+)
+from oldrestore.data.degrade import default_config as degradation_config
+
+
+def reference() -> ml_collections.ConfigDict:
+    c = base_config()
+    c.stage = "mapping"
+    c.batch_size = 80  # the reference's global batch (4 GPUs)
+    c.total_steps = 250_000  # 150 epochs constant + 100 decaying, stated in steps as in stage 1
+    c.data.crop_size = 256
+    # The pair turns grey together (the degradation's grayscale_prob), as the reference does; the
+    # loader must not grey the clean photo alone.
+    c.data.grayscale_prob = 0.0
+
+    # The frozen networks: VAE1's encoder (old photos -> latent), VAE2's encoder (the clean
+    # photo's target latent) and decoder (mapped latent -> photo), from the stage-1 workdirs
+    # (their latest checkpoints; the steps are recorded in the state). Weights only; they are
+    # inputs of the step, never trained. Stored as absolute paths in config.json.
+    c.frozen = ml_collections.ConfigDict({"vae1": "", "vae2": ""})
+
+    c.model = ml_collections.ConfigDict()
+    c.model.max_channels = 512  # the reference's map_mc
+    c.model.num_blocks = 6  # the reference's mapping_n_block
+
+    c.disc = ml_collections.ConfigDict()  # conditional: sees (degraded, output), 6 channels
+    c.disc.ndf = 64
+    c.disc.num_layers = 3
+    c.disc.num_scales = 2
+    c.disc.spectral_norm = False
+
+    c.loss = ml_collections.ConfigDict()
+    c.loss.latent_l1 = 60.0  # --use_l1_feat, l2_feat 60: against VAE2's encoding of the clean photo
+    c.loss.gan = 1.0
+    c.loss.feature_matching = 10.0
+    c.loss.vgg = 10.0
+    c.loss.vgg_layer_weights = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)  # VGG16 for VGG19: vae2.py
+    c.loss.vgg_imagenet_normalize = False
+
+    # The reference's two-timescale update: G 1e-4, D 4e-4, betas (0, 0.9).
+    c.optim = ml_collections.ConfigDict()  # the mapping network
+    c.optim.lr = 1e-4
+    c.optim.b1 = 0.0
+    c.optim.b2 = 0.9
+    c.optim.decay_steps = 100_000
+    c.disc_optim = ml_collections.ConfigDict(c.optim.to_dict())
+    c.disc_optim.lr = 4e-4
+
+    c.degradation = degradation_config()
+    c.degradation.structured.enabled = False  # the quality mapping sees no scratches
+    return c
+
+
+def cpu(c: ml_collections.ConfigDict) -> None:
+    """On top of the stage-1 cpu runs (width-32 VAEs, 128 crops) for a 2-core laptop."""
+    shrink_for_cpu(c, total_steps=600, decay_steps=200)
+    c.frozen.vae1 = "runs/vae1_cpu"
+    c.frozen.vae2 = "runs/vae2_cpu"
+    c.model.max_channels = 128
+    c.model.num_blocks = 2
+    c.disc.ndf = 32
+
+
+def smoke(c: ml_collections.ConfigDict) -> None:
+    """The tests point `frozen` at smoke VAEs."""
+    shrink_for_smoke(c)
+    c.model.max_channels = 128  # the reference's tail ends in a hard-coded 128 -> 64 conv
+    c.model.num_blocks = 1
+    c.disc.ndf = 8
 
 
 def get_config(arg=None):
-    return mapping_stage_config(scratch=False, variant=parse_variant(arg, VARIANTS))
+    return with_variant(reference(), arg, cpu=cpu, smoke=smoke)
+
+
+def sweeps() -> dict[str, list[tuple[str, dict]]]:
+    """Studies, each a list of (label, overrides), meant on top of the `cpu` variant."""
+    return {
+        # The paper's latent-space supervision: without it T learns through the decoder alone.
+        "latent_l1": [("latent_l1_on", {"loss.latent_l1": 60.0}),
+                      ("latent_l1_off", {"loss.latent_l1": 0.0})],
+    }

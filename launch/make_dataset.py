@@ -10,8 +10,12 @@ on a 2-core CPU, after a compilation of about 15 s.
 
 import argparse
 
-from oldrestore.data.degrade.dataset_writer import write_dataset
-from oldrestore.data.sources import EMBEDDED
+from oldrestore.console import quiet_libraries
+
+quiet_libraries()  # before TensorFlow (tfds) is imported
+
+from oldrestore.data.degrade.dataset_writer import write_dataset  # noqa: E402
+from oldrestore.data.sources import EMBEDDED  # noqa: E402
 
 
 def main(argv=None) -> None:

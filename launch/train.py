@@ -5,12 +5,14 @@
 Resumes from DIR automatically. A bad config stops with one line naming the field.
 """
 
-import os
+import logging
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # tensorflow is only the dataset reader here
+from oldrestore.console import quiet_libraries
 
-from absl import app, flags, logging  # noqa: E402
+quiet_libraries()  # before TensorFlow (tfds) and orbax are imported
+
+from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Stage config file[:variant].")
@@ -25,7 +27,7 @@ def main(argv):
     from oldrestore.train.loop import NonFiniteLossError
     from oldrestore.train.run import run
 
-    logging.set_verbosity(logging.INFO)
+    logging.getLogger().setLevel(logging.INFO)  # our own messages
     try:
         result = run(_CONFIG.value, _WORKDIR.value)
     except (ConfigError, NonFiniteLossError) as err:

@@ -2,12 +2,19 @@
 
 Every config file in `configs/` builds on `base_config()`: the canonical fields `seed`,
 `batch_size` (global), `total_steps`, `data.clean_dir`, `data.old_dir`, `data.crop_size` have the
-same names in every stage. `validate()` turns a bad config into one `ConfigError` line naming the
-field, before any data is read or any network is built.
+same names in every stage. `with_variant()` turns a stage's reference config into its `cpu` or
+`smoke` variant, whose common part is `shrink_for_cpu()` / `shrink_for_smoke()`.
+`with_overrides()` applies {"dotted.field": value} (a sweep entry's, or a test's). `validate()`
+turns a bad config into one `ConfigError` line naming the field, before any data is read or any
+network is built.
 """
 
+import copy
+import importlib.util
 import json
 import os
+import types
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import ml_collections
@@ -39,7 +46,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.image_every_steps = 500
     c.keep_checkpoints = 3
 
-    c.init_from = ""  # weights-only start (e.g. frozen VAEs of stage 2)
+    c.init_from = ""  # a workdir of the same stage: start from its weights (not its optimizer)
     c.resume = ""  # a workdir or checkpoint to resume from when the workdir is empty
 
     # Multi-host: jax.distributed.initialize() with these (empty = single process, or the
@@ -58,6 +65,94 @@ def parse_variant(arg: str | None, variants: tuple[str, ...]) -> str:
         raise ConfigError(
             f"config variant {variant!r} unknown; choose one of {', '.join(variants)}")
     return variant
+
+
+def with_variant(config: ml_collections.ConfigDict, arg: str | None,
+                 **variants: Callable[[ml_collections.ConfigDict], None]
+                 ) -> ml_collections.ConfigDict:
+    """`config` (the reference) as the variant `arg` names, "reference" by default; each keyword
+    is a variant and the function that edits the reference into it."""
+    config.variant = parse_variant(arg, ("reference", *variants))
+    if config.variant in variants:
+        variants[config.variant](config)
+    return config
+
+
+SHARED_DATA = "../shared/data"  # the development photos, next to the checkout
+OPTIMIZERS = ("optim", "disc_optim")  # every stage's `optim`; stage 2's discriminator has its own
+
+
+def _optimizers(config) -> list[ml_collections.ConfigDict]:
+    return [config[name] for name in OPTIMIZERS if name in config]
+
+
+def shrink_for_cpu(config, *, total_steps: int, decay_steps: int) -> None:
+    """What every `cpu` variant shares: a real run on ../shared/data for a 2-core machine (one
+    device, batch 4, 128 px crops, short); the stage then narrows its own networks."""
+    config.batch_size = 4
+    config.total_steps = total_steps
+    for optim in _optimizers(config):
+        optim.decay_steps = decay_steps
+    config.data.crop_size = 128
+    config.data.clean_dir = f"{SHARED_DATA}/clean"
+    if "masks_dir" in config.data:  # the stages that stamp real defect shapes
+        config.data.masks_dir = f"{SHARED_DATA}/masks"
+    if "degradation" in config:
+        # One device: per-example degradation runs only the chosen operations (about 8x faster
+        # than the vectorised form, which is what sharded batches need).
+        config.degradation.loop_over_examples = True
+    config.log_every_steps = 20
+    config.ckpt_every_steps = 200
+    config.image_every_steps = 200
+
+
+def shrink_for_smoke(config) -> None:
+    """What every `smoke` variant shares: the fastest run through every code path (the tests use
+    it): two steps of batch 2 on 32 px crops, every record written at every step; the stage then
+    makes its networks tiny."""
+    config.batch_size = 2
+    config.total_steps = 2
+    for optim in _optimizers(config):
+        optim.decay_steps = min(optim.decay_steps, 1)  # decays within the run; 0 (constant) stays
+    config.data.crop_size = 32
+    config.log_every_steps = 1
+    config.ckpt_every_steps = 1
+    config.image_every_steps = 1
+
+
+def load_config_module(path) -> types.ModuleType:
+    """A file of configs/ loaded by its path, as ml_collections' config_flags loads it (configs/
+    is no package): its get_config(variant) and sweeps(). Also how a config file builds on a
+    sibling (mapping_scratch.py on mapping.py)."""
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def with_overrides(config, overrides: Mapping[str, object]) -> ml_collections.ConfigDict:
+    """A copy of `config` with {"dotted.field": value} applied. A field that does not exist is a
+    ConfigError naming it (a typo in a sweep must not add a field that nothing reads)."""
+    config = copy.deepcopy(config)
+    for field, value in overrides.items():
+        node, name = _parent_of(config, field)
+        try:
+            node[name] = value
+        except TypeError as err:
+            raise ConfigError(f"config.{field}={value!r}: {err}") from None
+    return config
+
+
+def _parent_of(config, field: str) -> tuple[ml_collections.ConfigDict, str]:
+    """(the ConfigDict holding `field`, its last name); `field` is dotted, e.g. "loss.kl"."""
+    *parents, name = field.split(".")
+    node = config
+    for key in parents:
+        node = node.get(key) if isinstance(node, ml_collections.ConfigDict) else None
+    if not isinstance(node, ml_collections.ConfigDict) or name not in node:
+        raise ConfigError(f"config.{field}: no such field")
+    return node, name
 
 
 def _check(condition: bool, field: str, value, problem: str) -> None:
@@ -108,12 +203,23 @@ def validate(config, *, stride: int, num_devices: int, min_batch: int = 1) -> No
     for name in ("clean_dir", "old_dir", "masks_dir"):  # "" = not used
         if config.data.get(name):
             _check_photo_folder(f"data.{name}", config.data[name])
-    for name in ("init_from", "resume"):
-        value = config[name]  # a path, or (stage 2's init_from) named paths
-        for field, path in (value.items() if hasattr(value, "items") else [("", value)]):
-            if path:
-                _check(Path(os.path.expanduser(path)).exists(),
-                       f"{name}.{field}" if field else name, path, "path does not exist")
+    for field, path in _run_paths(config):
+        _check(Path(os.path.expanduser(path)).exists(), field, path, "path does not exist")
+
+
+def _run_paths(config) -> list[tuple[str, str]]:
+    """(field, path) of every non-empty field naming another run: init_from, resume and the
+    frozen networks (frozen.<name>)."""
+    paths = [(name, config[name]) for name in ("init_from", "resume")]
+    paths += [(f"frozen.{name}", path) for name, path in config.get("frozen", {}).items()]
+    return [(field, path) for field, path in paths if path]
+
+
+def make_run_paths_absolute(config) -> None:
+    """So that a workdir's config.json names its sources wherever it is read from."""
+    for field, path in _run_paths(config):
+        node, name = _parent_of(config, field)
+        node[name] = os.path.abspath(os.path.expanduser(path))
 
 
 def write_config_json(config, workdir) -> Path:

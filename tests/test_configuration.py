@@ -1,26 +1,34 @@
 """Config variants and validation: a bad config stops with one line naming the field."""
 
-import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from oldrestore.configuration import ConfigError, validate, write_config_json
+from oldrestore.configuration import (
+    ConfigError,
+    load_config_module,
+    validate,
+    with_overrides,
+    write_config_json,
+)
 
 REPO = Path(__file__).resolve().parents[1]
+STAGES = ("vae1", "vae2", "mapping", "mapping_scratch", "detector")
+
+
+def config_module(name: str):
+    return load_config_module(REPO / "configs" / f"{name}.py")
 
 
 def load_config(name: str, variant: str | None = None):
-    spec = importlib.util.spec_from_file_location(name, REPO / "configs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(variant)
+    return config_module(name).get_config(variant)
 
 
-@pytest.mark.parametrize("name", ["vae1", "vae2", "detector", "mapping", "mapping_scratch"])
+@pytest.mark.parametrize("name", [*STAGES, "face"])
 def test_variants_share_the_canonical_fields(name):
     for variant in ("reference", "cpu", "smoke"):
         config = load_config(name, variant)
@@ -39,6 +47,11 @@ def test_reference_values_are_the_authors():
     assert config.loss.latent_gan == 1.0 and config.loss.l1 == 0.0
     assert (config.disc.num_scales, config.disc.num_layers, config.disc.ndf) == (2, 3, 64)
     assert "latent_disc" not in load_config("vae2")
+    assert (config.batch_size, load_config("vae2").batch_size) == (100, 120)
+    assert (config.total_steps, config.optim.decay_steps, config.data.crop_size) == (
+        200_000, 100_000, 256)
+    assert config.model.posterior == "reference" and config.latent_disc.ndf == 64
+    assert config.loss.vgg_layer_weights == (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
 def test_mapping_reference_values_are_the_authors():
@@ -56,12 +69,119 @@ def test_mapping_reference_values_are_the_authors():
     assert not quality.degradation.structured.enabled
     assert scratch.data.no_hole_fraction == 0.5
     assert (quality.batch_size, scratch.batch_size) == (80, 36)
+    assert quality.total_steps == scratch.total_steps == 250_000
+    assert quality.data.grayscale_prob == scratch.data.grayscale_prob == 0.0  # the pair's, together
+    assert (scratch.model.temperature, scratch.model.mask_rule) == (1.0, "reference")
+    assert scratch.degradation.structured.enabled
+    assert scratch.degradation.structured.no_defect_prob == 0.0  # no_hole_fraction decides
+    assert "temperature" not in quality.model and "masks_dir" not in quality.data
 
 
-def test_init_from_paths_are_checked_by_name():
+def test_detector_reference_values():
+    config = load_config("detector")
+    assert (config.model.wf, config.model.depth, config.threshold) == (6, 4, 0.4)
+    assert config.loss.name == "balanced_bce"
+    assert (config.batch_size, config.total_steps, config.optim.decay_steps) == (16, 100_000,
+                                                                                   50_000)
+    assert config.degradation.structured.no_defect_prob == 0.1
+
+
+# stage: (total_steps, decay_steps, network widths) of its cpu variant
+CPU_RECIPE = {
+    "vae1": (800, 300, {"model.width": 32, "disc.ndf": 32, "latent_disc.ndf": 32}),
+    "vae2": (800, 300, {"model.width": 32, "disc.ndf": 32}),
+    "mapping": (600, 200, {"model.max_channels": 128, "model.num_blocks": 2, "disc.ndf": 32}),
+    "mapping_scratch": (600, 200, {"model.max_channels": 128, "model.num_blocks": 2}),
+    "detector": (2400, 800, {"model.wf": 4}),
+}
+
+
+def field(config, dotted: str):
+    for name in dotted.split("."):
+        config = config[name]
+    return config
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_cpu_variant_is_the_recipe(name):
+    config = load_config(name, "cpu")
+    total_steps, decay_steps, widths = CPU_RECIPE[name]
+    assert (config.batch_size, config.data.crop_size, config.total_steps) == (4, 128, total_steps)
+    assert config.optim.decay_steps == config.get("disc_optim", config.optim).decay_steps == (
+        decay_steps)
+    assert {dotted: field(config, dotted) for dotted in widths} == widths
+    assert config.data.clean_dir == "../shared/data/clean"
+    assert (config.log_every_steps, config.ckpt_every_steps) == (20, 200)
+    assert config.get("degradation", {}).get("loop_over_examples", True)  # one device: fast form
+    assert config.data.get("masks_dir", "../shared/data/masks") == "../shared/data/masks"
+    # The one loss deviation: the VAEs' pixel term (the paper's alpha, absent from the reference).
+    assert config.loss.get("l1", 10.0) == 10.0
+    reference = load_config(name)
+    assert {**config.loss.to_dict(), "l1": 0} == {**reference.loss.to_dict(), "l1": 0}
+
+
+def test_cpu_variant_sources():
+    assert load_config("vae1", "cpu").data.old_dir == "../shared/data/old"
+    assert load_config("vae2", "cpu").data.old_dir == ""
+    for name in ("mapping", "mapping_scratch"):
+        frozen = load_config(name, "cpu").frozen
+        assert (frozen.vae1, frozen.vae2) == ("runs/vae1_cpu", "runs/vae2_cpu")
+
+
+@pytest.mark.parametrize("name", ["vae1", "vae2"])
+def test_demo_is_the_cpu_networks_on_embedded_photos(name):
+    demo, cpu = load_config(name, "demo"), load_config(name, "cpu")
+    assert (demo.data.clean_dir, demo.data.old_dir) == ("embedded", "")
+    assert (demo.total_steps, demo.optim.decay_steps) == (100, 50)
+    assert demo.model.to_dict() == cpu.model.to_dict()
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_smoke_variant_is_two_tiny_steps(name):
+    config = load_config(name, "smoke")
+    assert (config.batch_size, config.total_steps, config.data.crop_size) == (2, 2, 32)
+    assert config.optim.decay_steps == config.get("disc_optim", config.optim).decay_steps == 1
+    assert config.log_every_steps == config.ckpt_every_steps == config.image_every_steps == 1
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_sweeps_apply_and_validate(name):
+    """Every entry of every study overrides existing fields of every variant, the result
+    validates, and the arms of a study are distinct runs with distinct, path-safe labels."""
+    module = config_module(name)
+    sweeps = module.sweeps()
+    assert sweeps
+    for study, arms in sweeps.items():
+        labels = [label for label, _ in arms]
+        assert len(arms) >= 2 and len(set(labels)) == len(labels), study
+        assert all(re.fullmatch(r"[a-z0-9_]+", label) for label in labels), labels
+        for variant in ("reference", "cpu", "smoke"):
+            configs = [with_overrides(module.get_config(variant), overrides)
+                       for _, overrides in arms]
+            resolved = {repr(sorted(c.to_dict().items())) for c in configs}
+            assert len(resolved) == len(arms), f"{study}: arms that change nothing ({variant})"
+            if variant != "cpu":  # the cpu variant needs ../shared/data and the stage-1 runs
+                for config in configs:  # 16: the largest stride of any stage (the detector's)
+                    validate(config, stride=16, num_devices=1, min_batch=2)
+
+
+def test_overrides_copy_and_name_the_field():
+    config = load_config("vae1", "smoke")
+    changed = with_overrides(config, {"loss.kl": 0.0, "model.posterior": "gaussian"})
+    assert (changed.loss.kl, changed.model.posterior) == (0.0, "gaussian")
+    assert (config.loss.kl, config.model.posterior) == (1.0, "reference")
+    for overrides, message in [({"loss.kll": 0.0}, r"config.loss.kll: no such field"),
+                               ({"seed.x": 1}, r"config.seed.x: no such field"),
+                               ({"nope.kl": 1}, r"config.nope.kl: no such field"),
+                               ({"loss.kl": "none"}, r"config.loss.kl='none': ")]:
+        with pytest.raises(ConfigError, match=message):
+            with_overrides(config, overrides)
+
+
+def test_frozen_paths_are_checked_by_name():
     config = load_config("mapping", "smoke")
-    config.init_from.vae2 = "/no/such/run"
-    with pytest.raises(ConfigError, match=r"config.init_from.vae2='/no/such/run': path does not"):
+    config.frozen.vae2 = "/no/such/run"
+    with pytest.raises(ConfigError, match=r"config.frozen.vae2='/no/such/run': path does not"):
         validate(config, stride=4, num_devices=1)
 
 

@@ -11,10 +11,11 @@ from PIL import Image
 
 from oldrestore.data.real_masks import load_masks
 from oldrestore.evaluation.detection import evaluate
+from oldrestore.stages import EvaluationOptions
 from oldrestore.train.detector_stage import stamp_real_masks
-from oldrestore.train.restore import load_state
 from oldrestore.train.run import run
 from tests.test_configuration import load_config
+from tests.test_vae_training import load_state
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_training_records_and_updates_batch_norm(trained):
     metrics = [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [m["step"] for m in metrics] == [1, 2]
     assert all(np.isfinite(m["loss"]) and 0 <= m["defect_share"] <= 1 for m in metrics)
-    _, state = load_state(workdir)
+    state = load_state(workdir)
     running_means = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(
         state["batch_stats"]) if "mean" in jax.tree_util.keystr(path)]
     assert running_means and all(float(jnp.max(jnp.abs(m))) > 0 for m in running_means)
@@ -57,8 +58,8 @@ def test_evaluation_scores_and_overlays(trained, tmp_path):
     photo = tmp_path / "scratched.png"
     Image.fromarray(np.full((40, 72, 3), 128, np.uint8)).save(photo)
     (tmp_path / "broken.jpg").write_bytes(b"not a jpeg")
-    report = evaluate(workdir, split="train", max_images=3,
-                      real_photos=[photo, tmp_path / "broken.jpg"])
+    report = evaluate(workdir, EvaluationOptions(
+        split="train", max_images=3, real_photos=(photo, tmp_path / "broken.jpg")))
     scores = report["synthetic"]
     assert scores["images"] == 3
     for name in ("precision", "recall", "f1", "iou"):

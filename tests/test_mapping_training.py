@@ -1,5 +1,5 @@
 """Stage 2 (quality and scratch mapping) on frozen stage-1 VAEs, end to end on the embedded
-photos: parameter counts, init_from checks, the training inputs, gradients against the losses
+photos: parameter counts, frozen-VAE checks, the training inputs, gradients against the losses
 written out plainly, records, resume, evaluation and sharded-versus-single-device equality."""
 
 import shutil
@@ -14,12 +14,14 @@ from oldrestore.configuration import ConfigError, write_config_json
 from oldrestore.data.sharding import make_mesh, shard_batch
 from oldrestore.evaluation import restoration
 from oldrestore.losses import gan, perceptual
+from oldrestore.models.vae import VAE
+from oldrestore.stages import EvaluationOptions, mapping_networks
 from oldrestore.train import mapping_stage
 from oldrestore.train.frozen_vaes import load_frozen_vaes
-from oldrestore.train.restore import load_state
 from tests.test_configuration import load_config
 from tests.test_vae_training import (
     compiled_step,
+    load_state,
     read_metrics,
     run,
     smoke_config,
@@ -45,7 +47,7 @@ def stage1_runs(tmp_path_factory, tfds_dir):
 
 
 def mapping_config(name, stage1_runs, tfds_dir, **overrides):
-    paths = {"init_from.vae1": stage1_runs["vae1"], "init_from.vae2": stage1_runs["vae2"]}
+    paths = {"frozen.vae1": stage1_runs["vae1"], "frozen.vae2": stage1_runs["vae2"]}
     return smoke_config(name, tfds_dir=tfds_dir, **{**paths, **overrides})
 
 
@@ -67,7 +69,7 @@ def count(tree) -> int:
 def test_reference_parameter_counts(tmp_path, name, mapping_count, nonlocal_count):
     config = load_config(name)
     for vae in ("vae1", "vae2"):
-        config.init_from[vae] = config_only_workdir(tmp_path / vae, vae)
+        config.frozen[vae] = config_only_workdir(tmp_path / vae, vae)
     shapes = jax.eval_shape(mapping_stage.initial_state_fn(config), jax.random.key(0))
     assert count(shapes["mapping"]["params"]) == mapping_count
     assert count(shapes["disc"]["params"]) == 5_535_618  # the 6-channel conditional D
@@ -76,14 +78,14 @@ def test_reference_parameter_counts(tmp_path, name, mapping_count, nonlocal_coun
         assert count(shapes["mapping"]["params"]["nonlocal"]) == nonlocal_count
 
 
-def test_init_from_must_name_fitting_stage1_runs(tmp_path, stage1_runs, tfds_dir):
+def test_frozen_vaes_must_name_fitting_stage1_runs(tmp_path, stage1_runs, tfds_dir):
     cases = [
-        ({"init_from.vae1": ""}, r"config.init_from.vae1='': stage 2 needs .* vae1 run"),
-        ({"init_from.vae1": stage1_runs["vae2"]}, r"init_from.vae1=.*: is a vae2 run, not a vae1"),
-        ({"init_from.vae2": str(tmp_path)}, r"init_from.vae2=.*: not a training workdir"),
-        ({"init_from.vae2": "/no/such/run"}, r"init_from.vae2='/no/such/run': path does not"),
-        ({"init_from.vae2": config_only_workdir(tmp_path / "wide", "vae2", "smoke", width=16)},
-         r"config.init_from: VAE1 and VAE2 latents differ .*\(4, 8\) vs \(4, 16\)"),
+        ({"frozen.vae1": ""}, r"config.frozen.vae1='': stage 2 needs .* vae1 run"),
+        ({"frozen.vae1": stage1_runs["vae2"]}, r"frozen.vae1=.*: is a vae2 run, not a vae1"),
+        ({"frozen.vae2": str(tmp_path)}, r"frozen.vae2=.*: not a training workdir"),
+        ({"frozen.vae2": "/no/such/run"}, r"frozen.vae2='/no/such/run': path does not"),
+        ({"frozen.vae2": config_only_workdir(tmp_path / "wide", "vae2", "smoke", width=16)},
+         r"config.frozen: VAE1 and VAE2 latents differ .*\(4, 8\) vs \(4, 16\)"),
     ]
     for overrides, message in cases:
         config = mapping_config("mapping", stage1_runs, tfds_dir, **overrides)
@@ -122,7 +124,7 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir):
     seed_key = jax.random.key(5)
     new_state, metrics = step(state, batch, seed_key, constants)
 
-    nets = mapping_stage.build_networks(config)
+    nets = mapping_networks(config)
     frozen, vgg = load_frozen_vaes(config), constants["vgg"]
     x, y, _ = mapping_stage.mapping_inputs(config, batch, jax.random.fold_in(seed_key, 0), None)
     target = frozen.encode(frozen.params, "vae2", y)
@@ -133,7 +135,8 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir):
 
     def restored_from(params):
         mapped = nets["mapping"].apply({"params": params}, frozen.encode(frozen.params, "vae1", x))
-        return mapped, frozen.decode(frozen.params, mapped)
+        return mapped, frozen.modules["vae2"].apply({"params": frozen.params["vae2"]}, mapped,
+                                                    method=VAE.decode)
 
     def g_loss(params):
         mapped, restored = restored_from(params)
@@ -178,12 +181,13 @@ def test_train_resume_and_evaluate(tmp_path, stage1_runs, tfds_dir, name):
     for field in ("g_latent_l1", "g_gan", "g_feature_matching", "g_vgg", "d_loss",
                   "restored_psnr", "input_psnr"):
         assert np.isfinite(metrics[field]), field
-    _, state = load_state(tmp_path / "straight")
+    state = load_state(tmp_path / "straight")
     # The frozen VAEs are not checkpointed, only the steps of theirs the run was trained with.
     assert set(state) == {"step", "frozen_steps", "mapping", "disc"}
     assert list(state["frozen_steps"]) == [0, 0]
 
-    report = restoration.evaluate(tmp_path / "straight", split="train", size=32, max_images=3,
+    report = restoration.evaluate(tmp_path / "straight",
+                                  EvaluationOptions(split="train", size=32, max_images=3),
                                   batch_size=2)
     assert report["all"]["images"] == 3
     for scores in report["all"].values():
@@ -202,7 +206,7 @@ def test_resume_keeps_the_frozen_vaes_it_started_with(tmp_path, stage1_runs, tfd
     vae2 = tmp_path / "vae2"
     shutil.copytree(stage1_runs["vae2"], vae2)
     config = mapping_config("mapping", stage1_runs, tfds_dir, total_steps=2,
-                            **{"init_from.vae2": str(vae2)})
+                            **{"frozen.vae2": str(vae2)})
     straight = run(config, tmp_path / "straight")
     run(config, tmp_path / "resumed", stop_at_step=1)
     run(smoke_config("vae2", tfds_dir=tfds_dir, total_steps=1), vae2)  # its latest: step 1
@@ -210,7 +214,7 @@ def test_resume_keeps_the_frozen_vaes_it_started_with(tmp_path, stage1_runs, tfd
     chex.assert_trees_all_equal(jax.device_get(straight.state), jax.device_get(resumed.state))
 
     shutil.rmtree(vae2 / "checkpoints" / "0")
-    with pytest.raises(ConfigError, match=r"init_from.vae2=.*: .*no checkpoint at step 0 "
+    with pytest.raises(ConfigError, match=r"frozen.vae2=.*: .*no checkpoint at step 0 "
                                           r"\(kept: 1\)"):
         load_frozen_vaes(config, {"vae1": 0, "vae2": 0})
 

@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 
 from oldrestore.inference import scratch_detection
-from oldrestore.inference.scratch_detection import (
-    blend_window,
-    detect_scratches,
-    dilate,
-    tile_starts,
-    working_size,
-)
+from oldrestore.inference.scratch_detection import detect_scratches, dilate, working_size
+from oldrestore.inference.tiling import blend_window, tile_starts
 from oldrestore.models.scratch_unet import ScratchUNet
 
 

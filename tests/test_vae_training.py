@@ -5,32 +5,28 @@ import json
 import os
 import shutil
 import signal
+from pathlib import Path
 
 import chex
 import jax
 import numpy as np
 import pytest
 
+from oldrestore import runs
+from oldrestore.configuration import ConfigError, with_overrides
 from oldrestore.data.sharding import make_mesh, shard_batch
 from oldrestore.evaluation.reconstruction import evaluate
+from oldrestore.stages import EvaluationOptions, stage_spec
 from oldrestore.train import vae_stage
 from oldrestore.train.checkpoints import Checkpoints
 from oldrestore.train.loop import NonFiniteLossError
-from oldrestore.train.restore import load_state
 from oldrestore.train.run import run as run_on_devices
 from tests.test_configuration import load_config
 
 
 def smoke_config(name="vae2", tfds_dir=None, **overrides):
-    config = load_config(name, "smoke")
-    config.data.tfds_dir = str(tfds_dir)
-    for field, value in overrides.items():
-        target = config
-        *path, last = field.split(".")
-        for part in path:
-            target = target[part]
-        target[last] = value
-    return config
+    return with_overrides(load_config(name, "smoke"),
+                          {"data.tfds_dir": str(tfds_dir), **overrides})
 
 
 def run(config, workdir, **kwargs):
@@ -42,8 +38,18 @@ def read_metrics(workdir):
     return [json.loads(line) for line in (workdir / "metrics.jsonl").read_text().splitlines()]
 
 
-def final_params(workdir):
-    return load_state(workdir)[1]
+def load_state(workdir):
+    """The whole state (optimizer included) of a workdir's latest checkpoint, for tests that
+    compare runs; restoration reads params only (oldrestore.runs)."""
+    config = runs.load_config(workdir)
+    init = stage_spec(config.stage).training_module().initial_state_fn(config)
+    like = jax.tree.map(lambda s: jax.numpy.zeros(s.shape, s.dtype),
+                        jax.eval_shape(init, jax.random.key(0)))
+    checkpoints = Checkpoints(Path(workdir) / "checkpoints", keep=config.keep_checkpoints)
+    try:
+        return checkpoints.restore(like)[0]
+    finally:
+        checkpoints.close()
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +96,21 @@ def test_resume_is_bitwise_equal(straight_run, tmp_path, tfds_dir):
     second = run(config, tmp_path)
     assert second.step == 4
     assert read_metrics(tmp_path) == read_metrics(workdir)
-    chex.assert_trees_all_equal(final_params(tmp_path), final_params(workdir))
+    chex.assert_trees_all_equal(load_state(tmp_path), load_state(workdir))
+
+
+def test_init_from_starts_from_another_runs_weights_only(straight_run, tmp_path, tfds_dir):
+    source, _, _ = straight_run
+    config = smoke_config(tfds_dir=tfds_dir, total_steps=0, init_from=str(source))
+    run(config, tmp_path / "child")
+    child, parent = load_state(tmp_path / "child"), load_state(source)
+    assert int(child["step"]) == 0 and int(parent["step"]) == 4
+    for name in ("vae", "disc"):
+        chex.assert_trees_all_equal(child[name]["params"], parent[name]["params"])
+        assert all(np.all(mu == 0) for mu in jax.tree.leaves(child[name]["opt"][0].mu))
+    with pytest.raises(ConfigError, match=r"config.init_from=.*: is a vae2 run, not a vae1 run"):
+        run(smoke_config("vae1", tfds_dir=tfds_dir, total_steps=0, init_from=str(source)),
+            tmp_path / "other")
 
 
 def test_sigterm_checkpoints_then_resumes(tmp_path, tfds_dir, monkeypatch):
@@ -147,7 +167,8 @@ def test_vae1_mixes_old_and_synthetic(tmp_path, tfds_dir, batch_size):
     metrics = read_metrics(tmp_path)[-1]
     assert result.step == 1 and np.isfinite(metrics["latent_d_loss"])
     assert np.isfinite(metrics["g_latent_gan"])
-    report = evaluate(tmp_path, split="train", size=32, max_images=2, batch_size=2)
+    report = evaluate(tmp_path, EvaluationOptions(split="train", size=32, max_images=2),
+                      batch_size=2)
     assert set(report) == {"split", "size", "synthetic"}  # no old_dir: no real old photos
 
 
@@ -203,7 +224,8 @@ def test_sharded_step_equals_single_device(tfds_dir):
 
 def test_evaluation_of_a_run(straight_run):
     workdir, _, _ = straight_run
-    report = evaluate(workdir, split="train", size=32, max_images=3, batch_size=2)
+    report = evaluate(workdir, EvaluationOptions(split="train", size=32, max_images=3),
+                      batch_size=2)
     assert report["clean"]["images"] == 3
     assert 0 < report["clean"]["psnr"] < 60 and -1 <= report["clean"]["ssim"] <= 1
     assert (workdir / "eval" / "train.json").exists()
@@ -220,4 +242,4 @@ def test_a_save_killed_half_way_leaves_the_last_checkpoint_usable(straight_run, 
     partial.mkdir(parents=True)
     (partial / "half_written").write_bytes(b"\0" * 100)
     assert Checkpoints(tmp_path / "checkpoints", keep=3).latest_step() == 4
-    chex.assert_trees_all_equal(final_params(tmp_path), final_params(workdir))
+    chex.assert_trees_all_equal(load_state(tmp_path), load_state(workdir))

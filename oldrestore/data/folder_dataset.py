@@ -7,10 +7,12 @@ of its files, so a changed folder is prepared anew and two folders never share s
 an unchanged folder again only reads the stored metadata.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import io
 import itertools
+import logging
 import re
 import warnings
 from collections.abc import Sequence
@@ -152,5 +154,11 @@ def prepare(folder: str = EMBEDDED, data_dir: str | Path = DEFAULT_DATA_DIR,
     config = FolderImagesConfig(folder=folder, paths=paths, test_percent=test_percent)
     builder = FolderImages(config=config, data_dir=str(Path(data_dir).expanduser()),
                            file_format="array_record")
-    builder.download_and_prepare()
+    if not builder.is_prepared():
+        logging.info("preparing the %d photos of %s once, into %s", len(paths), folder, data_dir)
+    # tfds prints "Downloading and preparing dataset" (nothing is downloaded) and shows a
+    # shuffling bar; our line above says what happens.
+    tfds.disable_progress_bar()
+    with contextlib.redirect_stdout(io.StringIO()):
+        builder.download_and_prepare()
     return PreparedDataset(builder)

@@ -10,25 +10,25 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from oldrestore import runs
 from oldrestore.data.folder_dataset import prepare
 from oldrestore.data.images import ImageReadError, load_rgb
 from oldrestore.data.real_masks import load_masks
 from oldrestore.evaluation.mask_metrics import MaskMetrics, overlay
 from oldrestore.evaluation.reconstruction import center_square, pad_batch
 from oldrestore.inference.scratch_detection import detect_scratches
+from oldrestore.outputs import write_json_atomically, write_png_atomically
+from oldrestore.stages import EvaluationOptions
 from oldrestore.train.detector_stage import build_network, detector_inputs
-from oldrestore.train.records import write_json_atomically, write_png_atomically
-from oldrestore.train.restore import load_state
 
 
-def synthetic_scores(config, state, split: str, max_images: int | None, batch_size: int = 4):
+def synthetic_scores(config, variables, split: str, max_images: int | None, batch_size: int = 4):
     crop = config.data.crop_size
     source = prepare(config.data.clean_dir, config.data.tfds_dir,
                      config.data.test_percent).source(split)
     count = len(source) if max_images is None else min(len(source), max_images)
     masks = load_masks(config.data.masks_dir, crop) if config.data.masks_dir else None
     net = build_network(config)
-    variables = {"params": state["params"], "batch_stats": state["batch_stats"]}
 
     @jax.jit
     def predict(images, key):
@@ -46,12 +46,12 @@ def synthetic_scores(config, state, split: str, max_images: int | None, batch_si
     return {"images": count, **metrics.result()}
 
 
-def real_overlays(config, state, photos, out_dir: Path) -> list[str]:
+def real_overlays(config, variables, photos, out_dir: Path) -> list[str]:
     """Detector masks drawn in red over each photo (at the reference's working size of about 256
     on the short side); unreadable photos are skipped and named."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    params, batch_stats = jax.device_put((state["params"], state["batch_stats"]))
+    params, batch_stats = jax.device_put((variables["params"], variables["batch_stats"]))
     for path in photos:
         try:
             image = load_rgb(path)
@@ -65,16 +65,18 @@ def real_overlays(config, state, photos, out_dir: Path) -> list[str]:
     return written
 
 
-def evaluate(workdir, split: str = "test", max_images: int | None = None,
-             real_photos=()) -> dict:
+def evaluate(workdir, options: EvaluationOptions) -> dict:
     """Scores the detector in `workdir`; writes `eval/<split>.json` and `eval/overlays/`."""
-    config, state = load_state(workdir)
+    trained = runs.load(workdir)
+    config, variables = trained.config, trained.variables["unet"]
     out_dir = Path(workdir) / "eval"
     out_dir.mkdir(exist_ok=True)
+    split = options.split
     report = {"split": split, "threshold": config.threshold,
-              "synthetic": synthetic_scores(config, state, split, max_images)}
-    if real_photos:
-        report["overlays"] = real_overlays(config, state, real_photos, out_dir / "overlays")
+              "synthetic": synthetic_scores(config, variables, split, options.max_images)}
+    if options.real_photos:
+        report["overlays"] = real_overlays(config, variables, options.real_photos,
+                                           out_dir / "overlays")
     write_json_atomically(out_dir / f"{split}.json", report)
     return report
 

@@ -12,14 +12,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from oldrestore import runs
 from oldrestore.data import degrade
 from oldrestore.data.folder_dataset import prepare
 from oldrestore.data.pipeline import upscale_to_cover
 from oldrestore.evaluation.image_metrics import psnr, ssim
 from oldrestore.models.vae import VAE
-from oldrestore.train import vae_stage
-from oldrestore.train.records import image_grid, write_json_atomically, write_png_atomically
-from oldrestore.train.restore import load_state
+from oldrestore.outputs import image_grid, write_json_atomically, write_png_atomically
+from oldrestore.stages import EvaluationOptions, vae_networks
 
 
 def center_square(image: np.ndarray, size: int) -> np.ndarray:
@@ -58,11 +58,12 @@ def _domains(config, split: str, size: int, max_images: int | None):
     return domains
 
 
-def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | None = None,
-             batch_size: int = 4) -> dict:
+def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     """Scores the run in `workdir`; writes `eval/<split>.json` and a grid per domain there."""
-    config, state = load_state(workdir)
-    vae, params = vae_stage.build_networks(config)["vae"], state["vae"]["params"]
+    split, size, max_images = options.split, options.size, options.max_images
+    trained = runs.load(workdir)
+    config = trained.config
+    vae, params = vae_networks(config)["vae"], trained.variables["vae"]["params"]
 
     @jax.jit
     def reconstruct(images_uint8):

@@ -13,14 +13,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from oldrestore import runs
 from oldrestore.data.real_masks import load_masks
 from oldrestore.evaluation.image_metrics import psnr, ssim
 from oldrestore.evaluation.lpips import load_lpips_params, lpips
 from oldrestore.evaluation.reconstruction import held_out_photos, pad_batch
+from oldrestore.inference.restore import ChainModules, translate
+from oldrestore.models.vae import VAE
+from oldrestore.outputs import image_grid, write_json_atomically, write_png_atomically
+from oldrestore.stages import EvaluationOptions, mapping_networks
 from oldrestore.train import mapping_stage
 from oldrestore.train.frozen_vaes import load_frozen_vaes
-from oldrestore.train.records import image_grid, write_json_atomically, write_png_atomically
-from oldrestore.train.restore import load_state
 
 SCORED = ("input", "restored", "vae2_reconstruction")
 
@@ -48,13 +51,16 @@ def _summary(per_image: dict, keep: np.ndarray) -> dict:
     return summary
 
 
-def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | None = None,
-             batch_size: int = 4) -> dict:
+def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     """Scores the run in `workdir`; writes `eval/<split>.json` and `eval/<split>_restored.png`."""
-    config, state = load_state(workdir)
-    frozen = load_frozen_vaes(config, mapping_stage.frozen_steps_of(state))  # as trained
-    mapping = mapping_stage.build_networks(config)["mapping"]
-    params, vaes, lpips_params = state["mapping"]["params"], frozen.params, load_lpips_params()
+    split, size, max_images = options.split, options.size, options.max_images
+    trained = runs.load(workdir)
+    config = trained.config
+    frozen = load_frozen_vaes(config, trained.frozen_steps)  # the VAEs it was trained with
+    modules = ChainModules(vae1=frozen.modules["vae1"], vae2=frozen.modules["vae2"],
+                           mapping=mapping_networks(config)["mapping"])
+    params = dict(frozen.params, mapping=trained.variables["mapping"]["params"])
+    lpips_params = load_lpips_params()
     masks = None
     if mapping_stage.is_scratch(config) and config.data.masks_dir:
         masks = load_masks(config.data.masks_dir, size)
@@ -62,12 +68,12 @@ def evaluate(workdir, split: str = "test", size: int = 256, max_images: int | No
     @jax.jit
     def restore(images, key):
         x, y, holes = mapping_stage.mapping_inputs(config, {"image": images}, key, masks)
-        latent = frozen.encode(vaes, "vae1", x)
+        clean_latent = frozen.encode(params, "vae2", y)
         outputs = {
             "input": x,
-            "restored": frozen.decode(vaes, mapping_stage.apply_mapping(
-                config, mapping, params, latent, holes)),
-            "vae2_reconstruction": frozen.decode(vaes, frozen.encode(vaes, "vae2", y)),
+            "restored": translate(modules, params, x, holes)[1],
+            "vae2_reconstruction": modules.vae2.apply({"params": params["vae2"]}, clean_latent,
+                                                      method=VAE.decode),
         }
         return outputs, y, jnp.any(holes > 0, axis=(1, 2, 3)), _scores(outputs, y, lpips_params)
 

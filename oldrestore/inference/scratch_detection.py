@@ -22,6 +22,7 @@ import numpy as np
 import scipy.ndimage
 from PIL import Image
 
+from oldrestore.inference.tiling import blend_window, padded_shape, reflect_pad_to, tile_starts
 from oldrestore.models.scratch_unet import ScratchUNet, unet_for
 
 SIZE_MULTIPLE = 16  # 2**depth of the reference U-Net
@@ -42,7 +43,7 @@ def _probabilities(params, batch_stats, gray) -> np.ndarray:
     model = unet_for(params)
     multiple = 2**model.depth
     height, width = gray.shape
-    padded = np.pad(gray, ((0, -height % multiple), (0, -width % multiple)), mode="reflect")
+    padded = reflect_pad_to(gray, *padded_shape(height, width, multiple))
     probabilities = _network_probabilities(model, params, batch_stats, padded)
     return np.asarray(probabilities)[:height, :width]
 
@@ -68,26 +69,6 @@ def working_size(height: int, width: int, short_side: int) -> tuple[int, int]:
         max(SIZE_MULTIPLE, round(side * scale / SIZE_MULTIPLE) * SIZE_MULTIPLE)
         for side in (height, width)
     )
-
-
-def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
-    """Start offsets of tiles of size min(tile, length) covering [0, length), overlapping by at
-    least `overlap`; the last tile ends exactly at the border."""
-    if tile >= length:
-        return [0]
-    last = length - tile
-    return list(range(0, last, tile - overlap)) + [last]
-
-
-def blend_window(size: int, overlap: int) -> np.ndarray:
-    """1-D weights: raised-cosine ramps over `overlap` pixels at both ends, 1 in between.
-
-    Positive everywhere, and sin^2 + cos^2 = 1 makes the falling ramp of one tile and the rising
-    ramp of the next (offset by size - overlap) sum to exactly one.
-    """
-    distance_to_edge = np.minimum(np.arange(size), np.arange(size)[::-1])
-    ramp = np.minimum(1.0, (distance_to_edge + 0.5) / max(overlap, 1))
-    return np.sin(0.5 * np.pi * ramp) ** 2
 
 
 def _tiled_probabilities(params, batch_stats, gray, tile: int, overlap: int) -> np.ndarray:

@@ -80,17 +80,25 @@ class ScratchMapping(nn.Module):
     attention: str = "blockwise"
     block_q: int = DEFAULT_BLOCK_Q
     block_k: int = DEFAULT_BLOCK_K
+    attention_queries: str = "all"  # "all" (exact) or "holes" (inference): PartialNonLocalBlock
+    pooled_keys: int = 0  # 0: every key; K: keys pooled to at most K positions (huge scans)
 
-    @nn.compact
-    def __call__(self, latent, mask):
-        x = MappingHead(self.max_channels, name="head")(latent)
-        x = PartialNonLocalBlock(
+    def nonlocal_block(self, **kwargs) -> PartialNonLocalBlock:
+        """The partial non-local block with this network's settings (kwargs: e.g. its name)."""
+        return PartialNonLocalBlock(
             self.max_channels,
             temperature=self.temperature,
             mask_rule=self.mask_rule,
             attention=self.attention,
             block_q=self.block_q,
             block_k=self.block_k,
-            name="nonlocal",
-        )(x, mask)
+            attention_queries=self.attention_queries,
+            pooled_keys=self.pooled_keys,
+            **kwargs,
+        )
+
+    @nn.compact
+    def __call__(self, latent, mask):
+        x = MappingHead(self.max_channels, name="head")(latent)
+        x = self.nonlocal_block(name="nonlocal")(x, mask)
         return MappingTail(self.max_channels, self.n_blocks, latent.shape[-1], name="tail")(x)

@@ -10,13 +10,21 @@ For features x (B, h, w, C) and a full-resolution hole mask (B, H, W, 1), 1 = ho
 
 Note that r is not a per-position function of y: its 3x3 convolutions and instance norms mix
 positions, so attention outputs at clean queries do influence the holes, and all queries must be
-computed for the reference's result.
+computed for the reference's result. `attention_queries="holes"` (inference) computes them exactly
+only where the hole outputs read them, and approximately elsewhere (fast_attention.py).
 """
 
 import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
+from oldrestore.models.fast_attention import (
+    QUERY_MODES,
+    attention_in_query_chunks,
+    dilate,
+    pool_valid_cells,
+    pool_window,
+)
 from oldrestore.models.layers import ResBlock, conv_weight_init, torch_bias_init
 from oldrestore.models.masked_attention import (
     DEFAULT_BLOCK_K,
@@ -117,6 +125,13 @@ class PartialNonLocalBlock(nn.Module):
     "attention"); "blockwise" is the memory-linear kernel. Both compute the same function.
     The latent validity is sown as intermediate "valid_mask". The mask is expected binary: a
     latent cell is either a valid key or not (the reference would weight keys by a soft value).
+
+    Inference shortcuts (fast_attention.py; same params in every mode):
+    `attention_queries="holes"` computes the attention exactly at the hole cells dilated by the
+    6-cell receptive field of the residual blocks, and in bfloat16 at the other cells, which
+    reach the hole outputs only through the instance-norm statistics ("all", the default, is
+    the reference's function). `pooled_keys=K` (0: off) pools the keys to at most K positions,
+    an approximation for scans where even "holes" is too slow.
     """
 
     features: int
@@ -126,32 +141,67 @@ class PartialNonLocalBlock(nn.Module):
     attention: str = "blockwise"
     block_q: int = DEFAULT_BLOCK_Q
     block_k: int = DEFAULT_BLOCK_K
+    attention_queries: str = "all"
+    pooled_keys: int = 0
 
     @nn.compact
     def __call__(self, x, mask):
         if self.attention not in ATTENTION_KINDS:
             raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {self.attention!r}")
+        if self.attention_queries not in QUERY_MODES:
+            raise ValueError(
+                f"attention_queries must be one of {QUERY_MODES}, got {self.attention_queries!r}"
+            )
+        if self.attention == "dense" and (self.attention_queries != "all" or self.pooled_keys):
+            raise ValueError("attention='dense' computes every query over every key")
         batch, h, w, channels = x.shape
         inter = self.inter_features or self.features
         valid = latent_valid_mask(mask.astype(x.dtype), (h, w), self.mask_rule)
         self.sow("intermediates", "valid_mask", valid)
 
         flat = x.reshape(batch, h * w, channels)
-        query = _conv1x1(inter, channels, "theta")(flat) / self.temperature
-        key = _conv1x1(inter, channels, "phi")(flat)
-        value = _conv1x1(inter, channels, "g")(flat)
-        key_valid = valid.reshape(batch, h * w) > 0
-        if self.attention == "dense":
-            weights = masked_attention_weights(query, key, key_valid)
-            self.sow("intermediates", "attention", weights)
-            y = jnp.einsum("bqk,bkc->bqc", weights, value)
+        theta, phi, g = (_conv1x1(inter, channels, name) for name in ("theta", "phi", "g"))
+        valid_cells = valid[..., 0] > 0
+        if self.attention_queries == "all" and not self.pooled_keys:  # the reference's function
+            query, key, value = theta(flat) / self.temperature, phi(flat), g(flat)
+            key_valid = valid_cells.reshape(batch, h * w)
+            if self.attention == "dense":
+                weights = masked_attention_weights(query, key, key_valid)
+                self.sow("intermediates", "attention", weights)
+                y = jnp.einsum("bqk,bkc->bqc", weights, value)
+            else:
+                y = masked_attention(
+                    query, key, value, key_valid, block_q=self.block_q, block_k=self.block_k
+                )
         else:
-            y = masked_attention(
-                query, key, value, key_valid, block_q=self.block_q, block_k=self.block_k
-            )
+            y = self._inference_attention(flat, valid_cells, theta, phi, g)
 
         # The reference zero-initialises W, but its later weights_init re-draws the weight.
         r = _conv1x1(self.features, inter, "W", zero_bias=True)(y).reshape(batch, h, w, -1)
         for i in range(3):
             r = ResBlock(self.features, name=f"res_block_{i}")(r)
         return valid * x + (1 - valid) * r
+
+
+    def _inference_attention(self, flat, valid_cells, theta, phi, g):
+        """The shortcuts of the class docstring: (B, N, inter)."""
+        batch, h, w = valid_cells.shape
+        log_counts = None
+        if self.pooled_keys:
+            window = pool_window(h, w, self.pooled_keys)
+            pooled_x, counts = pool_valid_cells(flat.reshape(batch, h, w, -1), valid_cells, window)
+            key, value, key_valid = phi(pooled_x), g(pooled_x), counts > 0
+            log_counts = jnp.log(jnp.maximum(counts, 1))
+        else:
+            key, value, key_valid = phi(flat), g(flat), valid_cells.reshape(batch, h * w)
+        if self.attention_queries == "holes":
+            exact = dilate(~valid_cells).reshape(batch, h * w)
+        else:
+            exact = jnp.ones((batch, h * w), bool)
+        theta(flat[:, :1])  # binds theta's params (creates them at init) for the chunked queries
+        params = theta.variables["params"]
+        return attention_in_query_chunks(
+            flat, params["kernel"] / self.temperature, params["bias"] / self.temperature,
+            key, value, key_valid, exact, log_counts,
+            chunk=16 * self.block_q, block_q=self.block_q, block_k=self.block_k,
+        )

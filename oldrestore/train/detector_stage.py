@@ -15,6 +15,7 @@ from oldrestore.data.real_masks import load_masks, random_real_masks
 from oldrestore.losses.detection import detection_loss
 from oldrestore.models.layers import count_params
 from oldrestore.models.scratch_unet import ScratchUNet
+from oldrestore.stages import detector_networks
 from oldrestore.train.loop import Stage
 from oldrestore.train.optim import adam, apply_gradients
 from oldrestore.train.stage1_data import clean_batches
@@ -28,7 +29,7 @@ def stride(config) -> int:
 
 
 def build_network(config) -> ScratchUNet:
-    return ScratchUNet(wf=config.model.wf, depth=config.model.depth)
+    return detector_networks(config)["unet"]
 
 
 def stamp_real_masks(key, images, masks, defect_masks, prob: float):

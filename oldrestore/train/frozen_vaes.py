@@ -1,30 +1,31 @@
 """Stage 2's frozen networks: the two stage-1 VAEs, weights only, from the workdirs in
-`config.init_from` (their latest checkpoints). They are inputs of every step, never trained."""
+`config.frozen` (their latest checkpoints, or the steps a resumed run recorded). They are inputs
+of every step, never trained."""
 
 import dataclasses
 import logging
 import os
 from pathlib import Path
 
+from oldrestore import runs
 from oldrestore.configuration import ConfigError
 from oldrestore.models.vae import VAE
-from oldrestore.train import vae_stage
-from oldrestore.train.restore import load_config, load_state
+from oldrestore.stages import stage_spec
 
 NAMES = ("vae1", "vae2")  # VAE1 encodes the degraded photo; VAE2 the clean one, and decodes
 
 
 def stage1_config(config, name: str):
-    """The config of the stage-1 run in config.init_from[name]; ConfigError naming the field when
+    """The config of the stage-1 run in config.frozen[name]; ConfigError naming the field when
     it is missing or is not a `name` run."""
-    field, path = f"config.init_from.{name}", config.init_from[name]
+    field, path = f"config.frozen.{name}", config.frozen[name]
     if not path:
         raise ConfigError(f"{field}='': stage 2 needs the workdir of a finished {name} run")
     if not Path(os.path.expanduser(path)).exists():
         raise ConfigError(f"{field}={path!r}: path does not exist")
     try:
-        frozen = load_config(os.path.expanduser(path))
-    except FileNotFoundError:
+        frozen = runs.load_config(path)
+    except runs.RunError:
         raise ConfigError(f"{field}={path!r}: not a training workdir (no config.json)") from None
     if frozen.get("stage") != name:
         raise ConfigError(f"{field}={path!r}: is a {frozen.get('stage')} run, not a {name} run")
@@ -36,7 +37,7 @@ def latent_shape(config) -> tuple[int, int]:
     models = [stage1_config(config, name).model for name in NAMES]
     shapes = [(2**m.num_downsamples, m.width) for m in models]
     if shapes[0] != shapes[1]:
-        raise ConfigError(f"config.init_from: VAE1 and VAE2 latents differ (stride, channels): "
+        raise ConfigError(f"config.frozen: VAE1 and VAE2 latents differ (stride, channels): "
                           f"{shapes[0]} vs {shapes[1]}")
     return shapes[0]
 
@@ -51,23 +52,19 @@ class FrozenVAEs:
         """The posterior mean (no sampling noise), as the reference's mapping stage uses it."""
         return self.modules[name].apply({"params": params[name]}, images, method=VAE.encode).mean
 
-    def decode(self, params, latent):
-        return self.modules["vae2"].apply({"params": params["vae2"]}, latent, method=VAE.decode)
-
 
 def load_frozen_vaes(config, steps: dict | None = None) -> FrozenVAEs:
     """steps: name -> the checkpoint step to load (default: each workdir's latest)."""
     latent_shape(config)  # checks that the two fit together before loading anything
     modules, params, loaded = {}, {}, {}
     for name in NAMES:
-        path = config.init_from[name]
+        path = config.frozen[name]
         try:
-            frozen_config, state = load_state(os.path.expanduser(path),
-                                              None if steps is None else steps[name])
-        except FileNotFoundError as error:
-            raise ConfigError(f"config.init_from.{name}={path!r}: {error}") from None
-        modules[name] = vae_stage.build_networks(frozen_config)["vae"]
-        params[name] = state["vae"]["params"]
-        loaded[name] = int(state["step"])
+            trained = runs.load(path, None if steps is None else steps[name])
+        except runs.RunError as error:
+            raise ConfigError(f"config.frozen.{name}={path!r}: {error}") from None
+        modules[name] = stage_spec(name).networks(trained.config)["vae"]
+        params[name] = trained.variables["vae"]["params"]
+        loaded[name] = trained.step
         logging.info("frozen %s: %s at step %d", name, path, loaded[name])
     return FrozenVAEs(modules=modules, params=params, steps=loaded)

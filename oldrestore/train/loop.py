@@ -21,8 +21,10 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 from tqdm import tqdm
 
-from oldrestore.configuration import write_config_json
+from oldrestore import runs
+from oldrestore.configuration import ConfigError, write_config_json
 from oldrestore.data.sharding import shard_batch
+from oldrestore.stages import stage_spec
 from oldrestore.train.checkpoints import Checkpoints, find_checkpoint_dir
 from oldrestore.train.records import Records
 
@@ -47,7 +49,6 @@ class Stage:
     param_counts: Callable[[State], dict[str, int]]
     batches: Iterator[Batch]  # process-local numpy batches, with get_state() / set_state()
     constants: Any = None  # frozen networks (e.g. VGG): inputs of every step, never trained
-    load_init: Callable[[State, str], State] | None = None  # weights-only start (init_from)
     # state -> the constants for it, where they depend on the (restored) state; default: constants
     constants_for: Callable[[State], Any] | None = None
 
@@ -59,7 +60,39 @@ class RunResult:
     stopped_by: str | None  # None when total_steps was reached
 
 
-def _start_state(config, stage: Stage, state, ckpts: Checkpoints):
+def with_trained_variables(config, state):
+    """`state` with every network's variables (not its optimizer state) taken from the latest
+    checkpoint of the workdir `config.init_from`, a run of the same stage: a weights-only start."""
+    spec = stage_spec(config.stage)
+    try:
+        trained = runs.load(config.init_from)
+    except runs.RunError as error:
+        raise ConfigError(f"config.init_from={config.init_from!r}: {error}") from None
+    if trained.stage != config.stage:
+        raise ConfigError(f"config.init_from={config.init_from!r}: is a {trained.stage} run, "
+                          f"not a {config.stage} run")
+    # The state path of every variable: the stage's layout applied to a tree of path names.
+    where = spec.variables(jax.tree_util.tree_map_with_path(
+        lambda path, _: jax.tree_util.keystr(path), state))
+    if jax.tree.structure(where) != jax.tree.structure(trained.variables):
+        raise ConfigError(f"config.init_from={config.init_from!r}: its networks have other "
+                          f"layers than this config's")
+    loaded = dict(zip(jax.tree.leaves(where), jax.tree.leaves(trained.variables), strict=True))
+
+    def take(path, value):
+        new = loaded.get(jax.tree_util.keystr(path))
+        if new is None:
+            return value
+        if new.shape != value.shape:
+            raise ConfigError(f"config.init_from={config.init_from!r}: "
+                              f"{jax.tree_util.keystr(path)} has shape {new.shape}, "
+                              f"this config's has {value.shape}")
+        return new.astype(value.dtype)
+
+    return jax.tree_util.tree_map_with_path(take, state)
+
+
+def _start_state(config, state, ckpts: Checkpoints):
     """(state, data_state, origin): the workdir's latest checkpoint, then config.resume, then
     config.init_from (weights only), then the fresh state."""
     if ckpts.latest_step() is not None:
@@ -74,13 +107,7 @@ def _start_state(config, stage: Stage, state, ckpts: Checkpoints):
         finally:
             other.close()
     if config.init_from:
-        if stage.load_init is None:
-            raise ValueError(f"config.init_from: stage {stage.name} takes no initial weights")
-        sources = config.init_from  # a path, or (stage 2) named paths
-        if hasattr(sources, "items"):
-            sources = ", ".join(f"{name}={path}" for name, path in sources.items())
-        origin = f"initialised from {sources}"
-        return stage.load_init(state, config.init_from), None, origin
+        return with_trained_variables(config, state), None, f"initialised from {config.init_from}"
     return state, None, "started from scratch"
 
 
@@ -130,7 +157,7 @@ def train(config, workdir, stage: Stage, mesh, *, stop_at_step: int | None = Non
     state = jax.jit(stage.init, out_shardings=replicated)(init_key)
     records.params(stage.param_counts(state))
     ckpts = Checkpoints(workdir / "checkpoints", keep=config.keep_checkpoints)
-    state, data_state, origin = _start_state(config, stage, state, ckpts)
+    state, data_state, origin = _start_state(config, state, ckpts)
     state = jax.device_put(state, replicated)
     if data_state is not None:
         stage.batches.set_state(data_state)

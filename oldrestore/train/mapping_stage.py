@@ -16,10 +16,10 @@ import jax.numpy as jnp
 
 from oldrestore.data import degrade
 from oldrestore.data.real_masks import load_masks, random_real_masks
-from oldrestore.models.discriminator import MultiscaleDiscriminator
+from oldrestore.inference.restore import ChainModules, paint_holes, translate
 from oldrestore.models.layers import count_params
-from oldrestore.models.mapping import QualityMapping, ScratchMapping
 from oldrestore.models.vgg import load_vgg16_params
+from oldrestore.stages import mapping_networks
 from oldrestore.train.adversarial import discriminate, generator_image_terms
 from oldrestore.train.frozen_vaes import NAMES, latent_shape, load_frozen_vaes
 from oldrestore.train.loop import Stage
@@ -38,35 +38,16 @@ def is_scratch(config) -> bool:
     return config.stage == "mapping_scratch"
 
 
-def build_networks(config) -> dict:
-    m, d = config.model, config.disc
-    if is_scratch(config):
-        mapping = ScratchMapping(max_channels=m.max_channels, n_blocks=m.num_blocks,
-                                 temperature=m.temperature, mask_rule=m.mask_rule,
-                                 attention=m.attention)
-    else:
-        mapping = QualityMapping(max_channels=m.max_channels, n_blocks=m.num_blocks)
-    disc = MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
-                                   spectral_norm=d.spectral_norm)
-    return {"mapping": mapping, "disc": disc}
-
-
 def optimizers_for(config) -> dict:
     return {"mapping": adam(config.optim, config.total_steps),
             "disc": adam(config.disc_optim, config.total_steps)}
-
-
-def apply_mapping(config, mapping, params, latent, holes):
-    if is_scratch(config):
-        return mapping.apply({"params": params}, latent, holes)
-    return mapping.apply({"params": params}, latent)
 
 
 def initial_state_fn(config):
     """key -> {"step", "frozen_steps", "mapping": {"params", "opt"}, "disc": {"params", "opt"[,
     "spectral"]}}. frozen_steps: the checkpoint steps of the frozen VAEs (NAMES order), which
     make_stage fills in; -1 here."""
-    nets, optimizers = build_networks(config), optimizers_for(config)
+    nets, optimizers = mapping_networks(config), optimizers_for(config)
     factor, channels = latent_shape(config)
     crop = config.data.crop_size
 
@@ -118,23 +99,24 @@ def mapping_inputs(config, batch, key, masks):
                                                          config.data.real_mask_prob))
         without_holes = round(size * config.data.no_hole_fraction)
         holes = holes * (jnp.arange(size) >= without_holes)[:, None, None, None]
-        degraded = jnp.where(holes > 0, 1.0, degraded)  # painted white, as the reference does
+        return paint_holes(degraded * 2.0 - 1.0, holes), clean * 2.0 - 1.0, holes
     return degraded * 2.0 - 1.0, clean * 2.0 - 1.0, holes
 
 
 def make_stage(config, mesh) -> Stage:
-    nets = build_networks(config)
-    mapping, disc = nets["mapping"], nets["disc"]
+    nets = mapping_networks(config)
+    disc = nets["disc"]
     optimizers = optimizers_for(config)
     frozen = load_frozen_vaes(config)
+    chain = ChainModules(vae1=frozen.modules["vae1"], mapping=nets["mapping"],
+                         vae2=frozen.modules["vae2"])
     weights = config.loss
     masks = None
     if is_scratch(config) and config.data.masks_dir:
         masks = load_masks(config.data.masks_dir, config.data.crop_size)
 
     def restore(params, vaes, x, holes):
-        mapped = apply_mapping(config, mapping, params, frozen.encode(vaes, "vae1", x), holes)
-        return mapped, frozen.decode(vaes, mapped)
+        return translate(chain, dict(vaes, mapping=params), x, holes)
 
     def losses_and_grads(state, x, y, holes, constants):
         vaes = constants["vaes"]
@@ -198,7 +180,4 @@ def make_stage(config, mesh) -> Stage:
     return Stage(
         name=config.stage, step=step, samples=samples, param_counts=param_counts,
         init=lambda key: dict(fresh_state(key), frozen_steps=loaded_steps),
-        batches=clean_batches(config), constants=constants, constants_for=constants_for,
-        # init_from names the frozen VAEs, loaded above as constants: the trained networks
-        # (mapping, discriminator) start fresh.
-        load_init=lambda state, init_from: state)
+        batches=clean_batches(config), constants=constants, constants_for=constants_for)

@@ -11,11 +11,12 @@ import jax
 import jax.numpy as jnp
 
 from oldrestore.data import degrade
+from oldrestore.evaluation import image_metrics
 from oldrestore.losses import gan
-from oldrestore.models.discriminator import MultiscaleDiscriminator
 from oldrestore.models.layers import count_params
 from oldrestore.models.vae import VAE
 from oldrestore.models.vgg import load_vgg16_params
+from oldrestore.stages import vae_networks
 from oldrestore.train import stage1_data
 from oldrestore.train.adversarial import disc_forward, discriminate, generator_image_terms
 from oldrestore.train.loop import Stage
@@ -29,28 +30,13 @@ def stride(config) -> int:
     return 2**config.model.num_downsamples
 
 
-def build_networks(config) -> dict:
-    m, d = config.model, config.disc
-    nets = {
-        "vae": VAE(features=m.width, n_downsample=m.num_downsamples, n_blocks=m.num_blocks,
-                   learned_variance=m.posterior == "gaussian"),
-        "disc": MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
-                                        spectral_norm=d.spectral_norm),
-    }
-    if config.stage == "vae1":
-        ld = config.latent_disc
-        nets["latent_disc"] = MultiscaleDiscriminator(num_scales=1, ndf=ld.ndf,
-                                                      n_layers=ld.num_layers)
-    return nets
-
-
 def optimizers_for(config, nets: dict) -> dict:
     return {name: adam(config.optim, config.total_steps) for name in nets}
 
 
 def initial_state_fn(config):
     """key -> the initial state: {"step", and per network {"params", "opt"[, "spectral"]}}."""
-    nets = build_networks(config)
+    nets = vae_networks(config)
     optimizers = optimizers_for(config, nets)
     crop = config.data.crop_size
 
@@ -86,13 +72,13 @@ def model_inputs(config, batch, key):
 
 
 def psnr(a, b):
-    """PSNR in dB of two [-1, 1] image batches, over the whole batch."""
-    mse = jnp.mean(jnp.square((a - b) / 2.0))
-    return 10.0 * jnp.log10(1.0 / jnp.maximum(mse, 1e-10))
+    """The batch mean of the per-image PSNR in dB of two [-1, 1] image batches: evaluation's
+    definition (image_metrics.psnr), so that training logs and evaluation agree."""
+    return jnp.mean(image_metrics.psnr(a, b, data_range=2.0))
 
 
 def make_stage(config, mesh) -> Stage:
-    nets = build_networks(config)
+    nets = vae_networks(config)
     vae, disc = nets["vae"], nets["disc"]
     optimizers = optimizers_for(config, nets)
     weights = config.loss

@@ -1,0 +1,234 @@
+"""Restoring photos with tiny trained chains: params-only loading, the restore command end to end
+on good and bad files, what is kept of each photo (size, orientation, mode, bit depth, alpha), the
+user's masks, determinism, the bundle round trip and one compilation per size bucket."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import chex
+import jax
+import numpy as np
+import pytest
+import skimage
+from PIL import Image
+
+from launch import export as export_command
+from launch import restore as restore_command
+from oldrestore import runs
+from oldrestore.bundle import Bundle
+from oldrestore.inference import weights as weights_module
+from oldrestore.inference.restore import Restorer, translate
+from oldrestore.inference.weights import Workdirs, load_chain
+from tests.test_vae_training import load_state, run, smoke_config
+
+pytestmark = pytest.mark.usefixtures("fast_compile")
+
+
+@pytest.fixture(scope="module")
+def chain_dir(tmp_path_factory):
+    """Workdirs vae1, vae2, mapping, mapping_scratch, detector, face: one smoke step each."""
+    root = tmp_path_factory.mktemp("chain")
+    tfds_dir = tmp_path_factory.mktemp("tfds")
+    for name in ("vae1", "vae2", "detector", "face"):
+        run(smoke_config(name, tfds_dir=tfds_dir, total_steps=1), root / name)
+    frozen = {"frozen.vae1": str(root / "vae1"), "frozen.vae2": str(root / "vae2")}
+    for name in ("mapping", "mapping_scratch"):
+        run(smoke_config(name, tfds_dir=tfds_dir, total_steps=1, **frozen), root / name)
+    return root
+
+
+def rgb(height, width, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
+
+
+def restore(*args) -> int:
+    return restore_command.main([str(a) for a in args])
+
+
+def test_restoring_imports_no_training_code_and_no_tensorflow():
+    code = ("import sys; from oldrestore.inference import faces, pipeline, restore, weights; "
+            "from oldrestore import runs; "
+            "heavy = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'clu', "
+            "'tensorflow_datasets', 'optax') or m.startswith('oldrestore.train')]; "
+            "print(heavy); sys.exit(bool(heavy))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_runs_load_reads_the_params_of_the_latest_checkpoint_only(chain_dir):
+    trained = runs.load(chain_dir / "mapping")
+    state = load_state(chain_dir / "mapping")
+    assert trained.step == 1 and trained.frozen_steps == {"vae1": 1, "vae2": 1}
+    assert set(trained.variables) == {"mapping", "disc"}
+    assert "opt" not in trained.variables["mapping"]
+    chex.assert_trees_all_equal(trained.variables["mapping"]["params"],
+                                jax.device_get(state["mapping"]["params"]))
+    detector = runs.load(chain_dir / "detector", step=0)
+    assert detector.step == 0 and set(detector.variables["unet"]) == {"params", "batch_stats"}
+    with pytest.raises(runs.RunError, match=r"no checkpoint at step 5 \(kept: 0, 1\)"):
+        runs.load(chain_dir / "vae2", step=5)
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(rgb(45, 70)).save(folder / "colour.jpg", quality=95)
+    Image.fromarray(rgb(40, 52)[..., 0]).save(folder / "gray.png")
+    sixteen = (np.random.default_rng(1).integers(0, 65536, (33, 47))).astype(np.uint16)
+    Image.fromarray(sixteen).save(folder / "sixteen.png")
+    rgba = np.concatenate([rgb(36, 36), np.full((36, 36, 1), 200, np.uint8)], -1)
+    Image.fromarray(rgba).save(folder / "alpha.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored 40 wide, 60 high; displayed rotated: 60 wide, 40 high
+    Image.fromarray(rgb(60, 40)).save(folder / "rotated.jpg", exif=exif)
+    Image.fromarray(rgb(30, 30)).save(folder / "colour.png")  # shares the stem 'colour'
+    data = (folder / "colour.jpg").read_bytes()
+    (folder / "truncated.jpg").write_bytes(data[:len(data) // 3])
+    (folder / "not_an_image.png").write_text("hello")
+    (folder / "empty.jpg").write_bytes(b"")
+    Image.fromarray(rgb(8, 8)).save(folder / "tiny.png")
+    Image.fromarray(rgb(100, 100)).save(folder / "huge.png")
+    return folder
+
+
+def test_a_folder_of_good_and_bad_photos(chain_dir, photo_folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = restore("--input", photo_folder, "--output", out, "--checkpoints", chain_dir,
+                   "--max_megapixels", 0.005)  # 5000 pixels: huge.png (10,000) is refused
+    assert code == 1
+    report = json.loads((out / "report.json").read_text())
+    status = {e["input"].split("/")[-1]: e for e in report["inputs"]}
+    assert {n for n, e in status.items() if e["status"] == "ok"} == {
+        "colour.jpg", "gray.png", "sixteen.png", "alpha.png", "rotated.jpg", "colour.png"}
+    for name, problem in (("truncated.jpg", "cannot read image"),
+                          ("not_an_image.png", "cannot read image"),
+                          ("empty.jpg", "empty file"), ("tiny.png", "too small (8x8 px"),
+                          ("huge.png", "more than the limit")):
+        assert name in status[name]["status"] and problem in status[name]["status"], name
+    assert report["failed"] == 5 and all(e["seconds"] >= 0 for e in report["inputs"])
+    printed = capsys.readouterr()
+    assert "Traceback" not in printed.out + printed.err
+    assert printed.err.count("error: ") == 5 and "restored 6 of 11 photos" in printed.out
+
+    def opened(name):
+        return Image.open(out / name)
+
+    assert opened("colour_jpg.png").size == (70, 45) and opened("colour_jpg.png").mode == "RGB"
+    assert opened("colour_png.png").size == (30, 30)
+    assert opened("gray.png").mode == "L" and opened("gray.png").size == (52, 40)
+    assert opened("sixteen.png").mode == "I;16" and opened("sixteen.png").size == (47, 33)
+    assert np.asarray(opened("sixteen.png")).max() > 255  # 16-bit values, not 8-bit ones
+    assert opened("alpha.png").mode == "RGBA"
+    assert np.all(np.asarray(opened("alpha.png"))[..., 3] == 200)
+    assert "alpha channel kept" in status["alpha.png"]["note"]
+    assert opened("rotated.png").size == (60, 40)  # as displayed, EXIF applied
+    assert sorted(p.name for p in photo_folder.iterdir()) == sorted(
+        ["colour.jpg", "gray.png", "sixteen.png", "alpha.png", "rotated.jpg", "colour.png",
+         "truncated.jpg", "not_an_image.png", "empty.jpg", "tiny.png", "huge.png"])
+
+
+def test_refusals_are_one_line(chain_dir, photo_folder, tmp_path, capsys, monkeypatch):
+    assert restore("--input", photo_folder, "--output", photo_folder,
+                   "--checkpoints", chain_dir) == 2
+    assert "is the input folder" in capsys.readouterr().err
+    assert restore("--input", tmp_path / "nothing", "--output", tmp_path / "o",
+                   "--checkpoints", chain_dir) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    monkeypatch.setattr(weights_module, "DEFAULT_BUNDLE", tmp_path / "absent.msgpack")
+    assert restore("--input", photo_folder / "gray.png", "--output", tmp_path / "o") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no default weights" in err and "--checkpoints" in err
+    (tmp_path / "partial").mkdir()
+    (tmp_path / "partial" / "vae1").symlink_to(chain_dir / "vae1")
+    assert restore("--input", photo_folder / "gray.png", "--output", tmp_path / "o",
+                   "--checkpoints", tmp_path / "partial") == 2
+    assert "holds no mapping workdir (it holds: vae1)" in capsys.readouterr().err
+
+
+def test_the_users_masks(chain_dir, tmp_path):
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir()
+    masks.mkdir()
+    for name in ("a", "b", "c"):
+        Image.fromarray(rgb(40, 48, seed=3)).save(photos / f"{name}.png")
+    stroke = np.zeros((40, 48), np.uint8)
+    stroke[10:14, 5:40] = 255
+    Image.fromarray(stroke).save(masks / "a.png")
+    Image.fromarray(stroke[:20]).save(masks / "b.png")  # the wrong size
+    assert restore("--input", photos, "--output", tmp_path / "out", "--masks", masks,
+                   "--checkpoints", chain_dir, "--save_intermediate") == 1
+    report = {e["input"].split("/")[-1]: e for e in json.loads(
+        (tmp_path / "out" / "report.json").read_text())["inputs"]}
+    assert report["a.png"]["status"] == "ok" and report["a.png"]["defect_share"] == pytest.approx(
+        140 / (40 * 48))
+    assert "mask is 48x20, the photo is 48x40" in report["b.png"]["status"]
+    assert "no mask named c.*" in report["c.png"]["status"]
+    written = np.asarray(Image.open(tmp_path / "out" / "intermediate" / "a_mask.png"))
+    np.testing.assert_array_equal(written > 0, stroke > 0)
+    assert (tmp_path / "out" / "intermediate" / "a_before_after.png").is_file()
+    # The holes reach the network: the same photo without a mask restores differently.
+    scratch = Restorer(*load_chain(Workdirs(chain_dir), scratch=True))
+    photo = np.asarray(Image.open(photos / "a.png"), np.float32) / 255.0
+    assert not np.allclose(scratch(photo, stroke > 0), scratch(photo, None))
+
+
+def test_faces_are_found_enhanced_and_blended_back(chain_dir, tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    astronaut = Image.fromarray(skimage.data.astronaut()).resize((256, 256), Image.LANCZOS)
+    astronaut.save(photos / "astronaut.png")
+    Image.fromarray(np.full((64, 80, 3), 120, np.uint8)).save(photos / "plain.png")
+    # Faces are found on the globally restored photo, which a one-step chain turns into noise:
+    # here the global stage passes photos through, so the face stage is what is tested.
+    monkeypatch.setattr(Restorer, "__call__", lambda self, photo, mask=None: photo)
+    out = tmp_path / "out"
+    assert restore("--input", photos, "--output", out, "--checkpoints", chain_dir,
+                   "--with_faces", "--save_intermediate") == 0
+    report = {e["input"].split("/")[-1]: e for e in json.loads(
+        (out / "report.json").read_text())["inputs"]}
+    assert report["astronaut.png"]["faces"] == 1
+    assert report["plain.png"]["faces"] == 0 and "no faces found" in report["plain.png"]["note"]
+    assert (out / "intermediate" / "astronaut_faces.png").is_file()
+    assert (out / "intermediate" / "astronaut_faces_before_after.png").is_file()
+    # The enhanced face is blended in; away from it the photo is as the global stage left it.
+    before = np.asarray(astronaut, np.int16)
+    after = np.asarray(Image.open(out / "astronaut.png"), np.int16)
+    assert np.abs(after - before)[20:120, 60:180].mean() > 1.0
+    np.testing.assert_array_equal(after[-40:], before[-40:])
+
+
+@pytest.mark.parametrize("scratch", [False, True])
+def test_bundle_and_workdirs_restore_identically_and_deterministically(
+        chain_dir, tmp_path, scratch):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rgb(50, 66, seed=4)).save(photo)
+    bundle = tmp_path / "chain.msgpack"
+    assert export_command.main(["--checkpoints", str(chain_dir), "--output", str(bundle),
+                                "--meta", "data=smoke"]) == 0
+    assert Bundle(bundle).meta["data"] == "smoke"
+    flags = ["--with_scratch"] if scratch else []
+    outputs = []
+    for name, source in (("a", chain_dir), ("b", bundle), ("c", chain_dir)):
+        assert restore("--input", photo, "--output", tmp_path / name, "--checkpoints", source,
+                       *flags) == 0
+        outputs.append((tmp_path / name / "photo.png").read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_one_compilation_per_size_bucket_and_the_same_result_as_translate(chain_dir):
+    restorer = Restorer(*load_chain(Workdirs(chain_dir), scratch=False), bucket=64)
+    for height, width in ((40, 50), (60, 33), (64, 64)):
+        restorer(rgb(height, width) / 255.0)
+    assert restorer.compilations() == 1
+    restorer(rgb(70, 20) / 255.0)
+    assert restorer.compilations() == 2
+    photo = rgb(64, 64, seed=7) / 255.0
+    _, direct = translate(restorer.modules, restorer.params,
+                          np.asarray(photo, np.float32)[None] * 2.0 - 1.0)
+    # jit (the restorer) against eager (translate called directly): float32 rounding only.
+    np.testing.assert_allclose(restorer(photo), np.clip((direct[0] + 1.0) / 2.0, 0.0, 1.0),
+                               atol=1e-5)
