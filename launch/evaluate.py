@@ -87,6 +87,7 @@ def _score_latent_gap() -> None:
 
 
 def main(argv):
+    quiet_libraries()  # again: parsing absl's flags set its logger back to INFO
     if _RESTORED.value is not None:
         return _score_folders()
     if _LATENT_GAP.value is not None:

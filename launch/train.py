@@ -27,6 +27,7 @@ def main(argv):
     from oldrestore.train.loop import NonFiniteLossError
     from oldrestore.train.run import run
 
+    quiet_libraries()  # again: parsing absl's flags set its logger back to INFO
     logging.getLogger().setLevel(logging.INFO)  # our own messages
     try:
         result = run(_CONFIG.value, _WORKDIR.value)

@@ -253,3 +253,14 @@ def test_launcher_reports_one_line(tmp_path, override, message):
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+def test_a_training_run_prints_our_lines_not_the_libraries(tmp_path):
+    result = run_launcher("--config=configs/vae2.py:smoke", f"--workdir={tmp_path / 'run'}",
+                          "--config.total_steps=1", f"--config.data.tfds_dir={tmp_path / 'tfds'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    console = result.stdout + result.stderr
+    assert "vae2: started from scratch" in console and "preparing the 16 photos" in console
+    for noise in ("CheckpointManager", "orbax", "Downloading and preparing", "oneDNN",
+                  "Using custom data configuration"):
+        assert noise not in console, noise
