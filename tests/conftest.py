@@ -45,3 +45,9 @@ def fast_compile():
     jax.config.update("jax_disable_most_optimizations", True)
     yield
     jax.config.update("jax_disable_most_optimizations", False)
+
+
+@pytest.fixture(scope="module")
+def tfds_dir(tmp_path_factory):
+    """Where a test module's prepared datasets go (one per module, so modules run in parallel)."""
+    return tmp_path_factory.mktemp("tfds")

@@ -31,11 +31,6 @@ from tests.test_vae_training import (
 pytestmark = pytest.mark.usefixtures("fast_compile")
 
 
-@pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("tfds")
-
-
 def face_smoke_config(tfds_dir, **overrides):
     return smoke_config("face", tfds_dir=tfds_dir, **overrides)
 

@@ -32,11 +32,6 @@ pytestmark = pytest.mark.usefixtures("fast_compile")
 
 
 @pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("tfds")
-
-
-@pytest.fixture(scope="module")
 def stage1_runs(tmp_path_factory, tfds_dir):
     """Smoke VAE1 and VAE2 workdirs holding their initial (step-0) checkpoints."""
     runs = {}

@@ -53,11 +53,6 @@ def load_state(workdir):
 
 
 @pytest.fixture(scope="module")
-def tfds_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("tfds")
-
-
-@pytest.fixture(scope="module")
 def straight_run(tmp_path_factory, tfds_dir):
     """VAE2, 4 steps uninterrupted."""
     workdir = tmp_path_factory.mktemp("straight")

@@ -11,8 +11,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from oldrestore.outputs import write_bytes_atomically
-
 GRAY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L")
 ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
@@ -108,7 +106,3 @@ def encode_like(photo: Photo, restored: np.ndarray) -> tuple[bytes, str | None]:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue(), note
-
-
-def write_png(path: Path, data: bytes) -> None:
-    write_bytes_atomically(path, data)

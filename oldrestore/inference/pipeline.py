@@ -20,10 +20,14 @@ from tqdm import tqdm
 from oldrestore.data.images import IMAGE_SUFFIXES
 from oldrestore.evaluation.mask_metrics import overlay
 from oldrestore.inference.faces import FaceEnhancer, FaceResult
-from oldrestore.inference.photos import Photo, PhotoError, encode_like, read_photo, write_png
+from oldrestore.inference.photos import Photo, PhotoError, encode_like, read_photo
 from oldrestore.inference.restore import Restorer
 from oldrestore.inference.scratch_detection import detect_scratches
-from oldrestore.outputs import write_json_atomically, write_png_atomically
+from oldrestore.outputs import (
+    write_bytes_atomically,
+    write_json_atomically,
+    write_png_atomically,
+)
 from oldrestore.runs import Trained
 
 
@@ -145,7 +149,7 @@ def restore_photo(path: Path, target: Path, restorer: Restorer, detector: Detect
         if not found.boxes:
             notes.append("no faces found: the face stage left the photo as it was")
     data, note = encode_like(photo, restored)
-    write_png(target, data)
+    write_bytes_atomically(target, data)
     if options.save_intermediate:
         _write_intermediate(target.parent / "intermediate", target.stem, photo, restored, mask,
                             found)
