@@ -32,6 +32,9 @@ def reference() -> ml_collections.ConfigDict:
     c.model.mask_rule = "reference"  # latent hole cells: "reference" or "any" (every
     #                                 cell touched by a hole pixel)
     c.model.attention = "blockwise"  # "blockwise" (memory-linear) or "dense" (N x N)
+    # False: no partial non-local block (the quality mapping trained on photos with holes), the
+    # ablation that tests the paper's claim for it (oldrestore/study/plan.py).
+    c.model.partial_nonlocal = True
     # Inference only (training computes every query exactly): ScratchMapping's attention_queries
     # and pooled_keys. "holes": exact where the hole outputs read the attention, bfloat16
     # elsewhere; 69-74 dB PSNR of the restore against "all" (exact) at 256, 512 and 1024 px
@@ -65,6 +68,8 @@ def sweeps() -> dict[str, list[tuple[str, dict]]]:
     """The quality mapping's studies, plus which latent cells the non-local block takes as holes."""
     return {
         **mapping.sweeps(),
+        "partial_nonlocal": [("partial_nonlocal_on", {"model.partial_nonlocal": True}),
+                             ("partial_nonlocal_off", {"model.partial_nonlocal": False})],
         "mask_rule": [("mask_rule_reference", {"model.mask_rule": "reference"}),
                       ("mask_rule_any", {"model.mask_rule": "any"})],
     }

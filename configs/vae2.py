@@ -34,6 +34,7 @@ def reference() -> ml_collections.ConfigDict:
     c.model.num_downsamples = 2  # latent is H/4 x W/4
     c.model.num_blocks = 4  # residual blocks in the encoder, and again in the decoder
     c.model.posterior = "reference"  # "reference": mean only, unit variance; "gaussian": learned
+    c.model.posterior_noise_std = 1.0  # "reference": the fixed standard deviation of its noise
     c.model.dtype = "float32"
 
     c.disc = ml_collections.ConfigDict()

@@ -8,17 +8,8 @@ their configs (msgpack: no pickle). `launch/restore.py --checkpoints FILE` reads
 """
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
-
-
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv=None) -> int:
@@ -31,6 +22,7 @@ def main(argv=None) -> int:
     if any("=" not in item for item in args.meta):
         parser.error("--meta takes KEY=VALUE items")
     from oldrestore.inference.weights import Workdirs, export_bundle
+    from oldrestore.provenance import git_commit
     from oldrestore.runs import RunError
 
     meta = {"command": " ".join(sys.argv), "commit": git_commit(),

@@ -16,6 +16,7 @@ import ml_collections
 from oldrestore.models.discriminator import MultiscaleDiscriminator
 from oldrestore.models.face_spade import FaceSPADEGenerator
 from oldrestore.models.mapping import QualityMapping, ScratchMapping
+from oldrestore.models.pix2pix_unet import Pix2PixUNet
 from oldrestore.models.scratch_unet import ScratchUNet
 from oldrestore.models.vae import VAE
 
@@ -56,7 +57,8 @@ def vae_networks(config: Config) -> dict[str, nn.Module]:
     m, d = config.model, config.disc
     nets = {
         "vae": VAE(features=m.width, n_downsample=m.num_downsamples, n_blocks=m.num_blocks,
-                   learned_variance=m.posterior == "gaussian"),
+                   learned_variance=m.posterior == "gaussian",
+                   noise_std=m.get("posterior_noise_std", 1.0)),
         "disc": MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
                                         spectral_norm=d.spectral_norm),
     }
@@ -72,7 +74,8 @@ def mapping_networks(config: Config) -> dict[str, nn.Module]:
     if config.stage == "mapping_scratch":
         mapping = ScratchMapping(max_channels=m.max_channels, n_blocks=m.num_blocks,
                                  temperature=m.temperature, mask_rule=m.mask_rule,
-                                 attention=m.attention)
+                                 attention=m.attention,
+                                 partial_nonlocal=m.get("partial_nonlocal", True))
     else:
         mapping = QualityMapping(max_channels=m.max_channels, n_blocks=m.num_blocks)
     disc = MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
@@ -89,6 +92,16 @@ def face_networks(config: Config) -> dict[str, nn.Module]:
     return {
         "generator": FaceSPADEGenerator(ngf=m.ngf, load_size=config.data.crop_size,
                                         spade_hidden=m.spade_hidden),
+        "disc": MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf,
+                                        n_layers=d.num_layers, spectral_norm=d.spectral_norm),
+    }
+
+
+def pix2pix_networks(config: Config) -> dict[str, nn.Module]:
+    m, d = config.model, config.disc
+    return {
+        "generator": Pix2PixUNet(ngf=m.ngf, depth=m.depth, dropout_levels=m.dropout_levels,
+                                 dropout_rate=m.dropout_rate),
         "disc": MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf,
                                         n_layers=d.num_layers, spectral_norm=d.spectral_norm),
     }
@@ -122,6 +135,9 @@ STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (
     StageSpec("face", networks=face_networks, variables=_per_network,
               training="oldrestore.train.face_stage",
               evaluation="oldrestore.evaluation.faces:evaluate"),
+    StageSpec("pix2pix", networks=pix2pix_networks, variables=_per_network,
+              training="oldrestore.train.pix2pix_stage",
+              evaluation="oldrestore.evaluation.direct:evaluate"),
 )}
 
 

@@ -14,6 +14,7 @@ import pytest
 import skimage
 from PIL import Image
 
+from launch import demo as demo_command
 from launch import export as export_command
 from launch import restore as restore_command
 from oldrestore import runs
@@ -232,3 +233,20 @@ def test_one_compilation_per_size_bucket_and_the_same_result_as_translate(chain_
     # jit (the restorer) against eager (translate called directly): float32 rounding only.
     np.testing.assert_allclose(restorer(photo), np.clip((direct[0] + 1.0) / 2.0, 0.0, 1.0),
                                atol=1e-5)
+
+
+def test_the_demo_restores_the_embedded_photos_made_old(chain_dir, tmp_path, capsys):
+    assert demo_command.main(["--output", str(tmp_path), "--checkpoints", str(chain_dir)]) == 0
+    made = sorted(p.name for p in (tmp_path / "synthetic" / "degraded").iterdir())
+    assert made and sorted(p.name for p in (tmp_path / "restored").glob("*.png")) == made
+    grid = Image.open(tmp_path / "before_after.png")
+    assert grid.width >= 3 * 192 and grid.height >= len(made) * 192
+    printed = capsys.readouterr().out
+    assert "degraded: PSNR" in printed and "restored: PSNR" in printed
+
+
+def test_the_demo_without_weights_says_so_in_one_line(tmp_path, capsys):
+    assert demo_command.main(["--output", str(tmp_path), "--checkpoints",
+                              str(tmp_path / "missing")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    assert not (tmp_path / "synthetic").exists()

@@ -82,6 +82,9 @@ class ScratchMapping(nn.Module):
     block_k: int = DEFAULT_BLOCK_K
     attention_queries: str = "all"  # "all" (exact) or "holes" (inference): PartialNonLocalBlock
     pooled_keys: int = 0  # 0: every key; K: keys pooled to at most K positions (huge scans)
+    # False: no non-local block, i.e. the quality mapping on photos with holes (the ablation of
+    # the paper's partial non-local block; the mask still paints the holes white).
+    partial_nonlocal: bool = True
 
     def nonlocal_block(self, **kwargs) -> PartialNonLocalBlock:
         """The partial non-local block with this network's settings (kwargs: e.g. its name)."""
@@ -100,5 +103,6 @@ class ScratchMapping(nn.Module):
     @nn.compact
     def __call__(self, latent, mask):
         x = MappingHead(self.max_channels, name="head")(latent)
-        x = self.nonlocal_block(name="nonlocal")(x, mask)
+        if self.partial_nonlocal:
+            x = self.nonlocal_block(name="nonlocal")(x, mask)
         return MappingTail(self.max_channels, self.n_blocks, latent.shape[-1], name="tail")(x)

@@ -8,7 +8,8 @@ wide. The latent (features x H/4 x W/4 by default) is unbounded; H and W must be
 
 Posterior, two options:
 * reference (default): the encoder output is the mean and the variance is fixed to 1; training
-  decodes mean + N(0, I) noise, inference decodes the mean; KL = mean(mean^2).
+  decodes mean + N(0, I) noise, inference decodes the mean; KL = mean(mean^2). `noise_std`
+  changes the fixed standard deviation (1 is the reference's).
 * `learned_variance`: 1x1 conv heads give the mean and the log-variance; training decodes the
   reparameterised sample; KL is the standard Gaussian one (averaged per element).
 """
@@ -46,12 +47,14 @@ class ConvTranspose2x(nn.Module):
 
     features: int
     dtype: jnp.dtype | None = None
+    use_bias: bool = True  # False before a normalisation, which would cancel it (pix2pix)
 
     @nn.compact
     def __call__(self, x):
         kernel = self.param("kernel", conv_weight_init, (4, 4, x.shape[-1], self.features))
         # PyTorch's default bias bound for a transposed conv uses fan_in = out_channels * k * k.
-        bias = self.param("bias", torch_bias_init(16 * self.features), (self.features,))
+        bias = (self.param("bias", torch_bias_init(16 * self.features), (self.features,))
+                if self.use_bias else jnp.zeros((), kernel.dtype))
         x, kernel, bias = promote_dtype(x, kernel, bias, dtype=self.dtype)
 
         def phase(a, b):  # output pixels (2 m + a, 2 n + b)
@@ -126,6 +129,7 @@ class VAE(nn.Module):
     n_blocks: int = 4
     out_channels: int = 3
     learned_variance: bool = False
+    noise_std: float = 1.0  # the reference posterior's fixed standard deviation
     dtype: jnp.dtype | None = None
 
     def setup(self):
@@ -144,7 +148,7 @@ class VAE(nn.Module):
             mean, logvar = self.mean_head(h), self.logvar_head(h)
             std, kl = jnp.exp(0.5 * logvar), kl_gaussian(mean, logvar)
         else:
-            mean, std, kl = h, 1.0, kl_reference(h)
+            mean, std, kl = h, self.noise_std, kl_reference(h)
         if key is None:
             return Encoded(mean, mean, kl)
         noise = jax.random.normal(key, mean.shape, mean.dtype)

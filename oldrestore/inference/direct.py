@@ -1,0 +1,51 @@
+"""Restoring photos of any size with the direct baseline (the pix2pix stage): reflect-padded up to
+the U-Net's size multiple, restored in one pass, cropped back. One compilation per padded shape.
+"""
+
+import functools
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from oldrestore import runs
+from oldrestore.data.images import load_rgb
+from oldrestore.inference.pipeline import check_output_folder, input_photos, output_names
+from oldrestore.inference.tiling import padded_shape, reflect_pad_to
+from oldrestore.models.pix2pix_unet import Pix2PixUNet
+from oldrestore.outputs import to_uint8, write_png_atomically
+from oldrestore.stages import stage_spec
+
+STAGE = "pix2pix"
+
+
+@functools.partial(jax.jit, static_argnames="network")
+def _restore(network: Pix2PixUNet, variables, x):
+    return network.apply(variables, x[None])[0]
+
+
+def restore_direct(variables, network: Pix2PixUNet, image: np.ndarray) -> np.ndarray:
+    """uint8 H x W x 3 photo -> the restored uint8 H x W x 3 photo. variables: the generator's
+    flax variables (`runs.load(workdir).variables["generator"]`)."""
+    height, width = image.shape[:2]
+    x = np.asarray(image, np.float32) / 127.5 - 1.0
+    x = reflect_pad_to(x, *padded_shape(height, width, network.multiple))
+    return to_uint8(np.asarray(_restore(network, variables, x))[:height, :width])
+
+
+def restore_folder(workdir, input_dir, output_dir, step: int | None = None) -> list[Path]:
+    """Restores every photo of `input_dir` with the pix2pix run in `workdir` (its latest
+    checkpoint, or `step`) into `output_dir` as <stem>.png; returns the written paths."""
+    trained = runs.load(workdir, step)
+    if trained.stage != STAGE:
+        raise runs.RunError(f"{workdir}: is a {trained.stage} run, not a {STAGE} run")
+    network = stage_spec(STAGE).networks(trained.config)["generator"]
+    variables = jax.device_put(trained.variables["generator"])
+    photos, output = input_photos(input_dir), Path(output_dir)
+    check_output_folder(input_dir, output)
+    output.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, name in output_names(photos).items():
+        write_png_atomically(output / name, restore_direct(variables, network, load_rgb(path)))
+        written.append(output / name)
+    return written
