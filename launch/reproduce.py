@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     from oldrestore.study.reproduce import PlanMismatch, reproduce
     from oldrestore.study.training import Stopped
 
-    logging.getLogger().setLevel(logging.INFO)  # our own messages; the libraries stay quiet
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)  # ours, plainly
     try:
         reproduce(Path(args.output), Plan.for_budget(args.budget_minutes), args.ablations)
     except (ConfigError, PlanMismatch, RunError, Stopped) as error:

@@ -34,6 +34,8 @@ def run_demo(output: Path, checkpoints: str | None = None, say=print) -> dict:
     """Writes output/synthetic/{clean,degraded,mask}, output/restored and
     output/before_after.png; returns the mean PSNR/SSIM of the degraded and restored photos."""
     weights = open_weights(checkpoints)  # first: a missing bundle is one line, before any work
+    if "warning" in weights.meta:
+        say(f"note: {weights.meta['warning']}")
     synthetic = output / "synthetic"
     if not (synthetic / "done").is_file():
         write_dataset(synthetic, len(embedded_photo_paths()), SEED, clean_dir=EMBEDDED,

@@ -15,6 +15,8 @@ CHAIN_STAGES = ("vae1", "vae2", "mapping", "mapping_scratch", "detector", "face"
 class Workdirs:
     """A folder holding one training workdir per stage, named after the stage."""
 
+    meta: dict = {}  # what a bundle records of itself; workdirs record it in their own files
+
     def __init__(self, root):
         self.path = Path(root).expanduser()
 

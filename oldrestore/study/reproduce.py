@@ -85,6 +85,25 @@ class _ArmWeights(Workdirs):
         return Workdirs(self.folders[stage]).load(stage, step)
 
 
+def quality_notes(synthetic: dict) -> dict:
+    """What the bundle says of itself: its scores on the held-out synthetic photos, and a warning
+    that restore.py shows when they are worse than the input's."""
+    def line(name):
+        s = synthetic[name]
+        return f"PSNR {s['psnr']:.2f} dB, SSIM {s['ssim']:.3f}, LPIPS {s['lpips_alex']:.3f}"
+
+    chain, given = synthetic[f"{MAIN.name}, scratch mode"], synthetic["degraded input"]
+    n = given["images"]
+    notes = {"scores": f"on {n} held-out synthetic photos, scratch mode: "
+                       f"{line(f'{MAIN.name}, scratch mode')}; their input: "
+                       f"{line('degraded input')}"}
+    if chain["psnr"] < given["psnr"] or chain["ssim"] < given["ssim"]:
+        notes["warning"] = (f"these weights restore worse than doing nothing on {n} held-out "
+                            f"synthetic photos ({notes['scores'].split(': ', 1)[1]}): a short CPU "
+                            "training, for trying the pipeline, not for your photos")
+    return notes
+
+
 def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
               data: Data = SHARED_PHOTOS, say=print, devices=None) -> dict:
     """variant: the stages' config variant ("cpu"; the tests use "smoke"); devices: where to
@@ -181,7 +200,7 @@ def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
         "data": f"{data.clean_dir} (clean photos, train split), {data.old_dir} (real old "
                 f"photos, train split), {data.masks_dir} (defect masks): research-use images, so "
                 "the weights are for research use",
-        "commit": record["commit"]})
+        "commit": record["commit"], **quality_notes(synthetic)})
     results = {"plan": record, "timings": json.loads((output / "timings.json").read_text())
                if (output / "timings.json").is_file() else {},
                "software": software(), "synthetic": synthetic, "old": real,
