@@ -4,11 +4,12 @@ degraded on the fly; the authors released its inference only.
     python launch/train.py --config=configs/face.py:cpu --workdir=runs/face_cpu
     python launch/evaluate.py --workdir=runs/face_cpu
 
-Variants: `reference` (default: the reference's network at 256, batch 4, for FFHQ-scale aligned
-faces on accelerators; point data.clean_dir at them), `cpu` (a narrow network on
+Variants: `reference` (default: the reference's network at 256, batch 4, for FFHQ-scale face
+photos on accelerators; point data.clean_dir at them), `cpu` (a narrow network on
 ../shared/data/faces plus the face photos of ../shared/data/clean, for 2 cores), `smoke` (two
-steps through every code path). Faces are not aligned yet: each photo's centre square is resized
-to the network's size. Override any field with --config.a.b=value.
+steps through every code path). The faces of the photos are found and aligned to the reference's
+template once, when the data is prepared (oldrestore.train.face_data). Override any field with
+--config.a.b=value.
 
 The reference releases the face generator and its inference options only
 (reference-implementation.md section 9); its discriminator, losses, optimizer settings and
@@ -49,9 +50,13 @@ def reference() -> ml_collections.ConfigDict:
     c.batch_size = 4  # reference: run.py's --batchSize 4 for the 256 face model
     # SPADE: 50 epochs at constant lr (niter 50, niter_decay 0); here over FFHQ's 70,000 faces.
     c.total_steps = 50 * 70_000 // 4
-    # The reference's load_size (256; 512 for its HR model): faces are resized to it and the
-    # generator's output has this size. data.clean_dir should hold aligned faces (e.g. FFHQ).
+    # The reference's load_size (256; 512 for its HR model): faces are aligned at it and the
+    # generator's output has this size.
     c.data.crop_size = 256
+    # Ours: every face of at least half the canvas is found (MTCNN) and aligned to the
+    # reference's template when the data is prepared, as the restore pipeline aligns the faces
+    # it enhances (the reference released no training data). False: centre squares, resized.
+    c.data.align_faces = True
     c.data.grayscale_prob = 0.0  # the degradation turns the pair grey together
     c.data.more_faces_dir = ""  # a folder of general photos whose face photos are added ...
     c.data.more_faces_prefixes = ("celebahq", "gpen")  # ... picked by file-name prefix
@@ -109,8 +114,10 @@ def cpu(c: ml_collections.ConfigDict) -> None:
 
 
 def smoke(c: ml_collections.ConfigDict) -> None:
-    """32 px faces, so the generator starts at 1 x 1."""
+    """32 px faces, so the generator starts at 1 x 1; centre squares of the embedded photos, which
+    hold too few faces to align (tests/test_aligned_faces.py tests alignment)."""
     shrink_for_smoke(c)
+    c.data.align_faces = False
     c.model.ngf = 2
     c.model.spade_hidden = 8
     c.disc.ndf = 8

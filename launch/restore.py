@@ -1,16 +1,18 @@
 """Restore old photos: a photo or a folder of photos, in one process.
 
     python launch/restore.py --input PATH --output DIR [--with_scratch] [--masks DIR]
-        [--with_faces [--min_face 32]] [--checkpoints DIR_OR_BUNDLE] [--save_intermediate]
-        [--max_megapixels 40]
+        [--with_faces [--face_size 256|512] [--min_face 32]] [--checkpoints DIR_OR_BUNDLE]
+        [--save_intermediate] [--max_megapixels 40]
 
 Quality mode (default): VAE1 encoder -> quality mapping -> VAE2 decoder. --with_scratch: the
 scratch detector (or --masks DIR: one mask per photo with the same stem, white = defect) and the
 scratch mapping. --with_faces: then each face found is aligned, enhanced by the face network and
-blended back. --checkpoints: a folder holding the training workdirs vae1, vae2, mapping,
-mapping_scratch, detector, face, or a bundle written by launch/export.py; default: the weights
-shipped with the package. Writes DIR/<stem>.png (same size, orientation, gray or colour, bit depth),
-DIR/report.json, and with --save_intermediate DIR/intermediate/. Exit code 1 if any photo failed.
+blended back; --face_size: the face canvas, 256 or the reference's HR 512, which the weights'
+face network must have been trained at (default: the size it was trained at). --checkpoints: a
+folder holding the training workdirs vae1, vae2, mapping, mapping_scratch, detector, face, or a
+bundle written by launch/export.py; default: the weights shipped with the package. Writes
+DIR/<stem>.png (same size, orientation, gray or colour, bit depth), DIR/report.json, and with
+--save_intermediate DIR/intermediate/. Exit code 1 if any photo failed.
 """
 
 import argparse
@@ -41,6 +43,9 @@ def parse_args(argv):
                              "this many positions (an approximation; 0 = off)")
     parser.add_argument("--with_faces", action="store_true",
                         help="enhance the faces found in the restored photo (the face network)")
+    parser.add_argument("--face_size", type=int, default=None,
+                        help="--with_faces: the face canvas in pixels, 256 or 512 (HR); the face "
+                             "network must have been trained at it")
     parser.add_argument("--min_face", type=int, default=32,
                         help="--with_faces: faces smaller than this many pixels are left alone")
     parser.add_argument("--save_intermediate", action="store_true",
@@ -76,13 +81,16 @@ def main(argv=None) -> int:
         if options.masks_dir is not None and not options.masks_dir.is_dir():
             raise pipeline.InputError(f"{options.masks_dir}: no such folder (--masks)")
         weights = open_weights(args.checkpoints)
+        if "warning" in weights.meta:
+            print(f"note: {weights.meta['warning']}", file=sys.stderr)
         restorer = Restorer(*load_chain(weights, scratch), attention_queries=args.attention,
                             pooled_keys=args.pooled_keys)
         detector = faces = None
         if scratch and options.masks_dir is None:
             detector = pipeline.Detector(weights.load("detector"), options)
         if args.with_faces:
-            faces = FaceEnhancer(weights.load("face"), min_face=args.min_face)
+            faces = FaceEnhancer(weights.load("face"), size=args.face_size,
+                                 min_face=args.min_face)
     except (pipeline.InputError, RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

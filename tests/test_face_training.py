@@ -15,7 +15,7 @@ from oldrestore.losses import face as face_losses
 from oldrestore.losses.perceptual import vgg_loss
 from oldrestore.models.layers import count_params
 from oldrestore.stages import EvaluationOptions, face_networks
-from oldrestore.train import face_stage
+from oldrestore.train import face_stage, pairs
 from oldrestore.train.face_data import face_source, face_square
 from tests.test_configuration import load_config
 from tests.test_mapping_training import relative_error
@@ -91,7 +91,7 @@ def test_face_data_takes_centre_squares_and_prefixed_photos(tmp_path):
 def test_inputs_are_degraded_faces_without_defects():
     config = load_config("face", "smoke")
     images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), np.uint8)
-    x, y = jax.jit(lambda batch: face_stage.face_inputs(config, batch, jax.random.key(3)))(
+    x, y = jax.jit(lambda batch: pairs.degraded_pairs(config, batch, jax.random.key(3)))(
         {"image": jnp.asarray(images)})
     assert x.shape == y.shape == (4, 32, 32, 3)
     assert np.all(np.abs(x) <= 1.0) and np.all(np.abs(x - y).max(axis=(1, 2, 3)) > 0)
@@ -109,7 +109,7 @@ def test_gradients_equal_the_losses_written_plainly(tfds_dir):
     new_state, metrics = step(state, batch, seed_key, constants)
 
     nets = face_networks(config)
-    x, y = jax.jit(lambda batch: face_stage.face_inputs(
+    x, y = jax.jit(lambda batch: pairs.degraded_pairs(
         config, batch, jax.random.fold_in(seed_key, 0)))(batch)
     g_state, d_state, n = state["generator"], state["disc"], x.shape[0]
 

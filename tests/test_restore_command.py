@@ -9,6 +9,7 @@ from pathlib import Path
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import skimage
@@ -19,9 +20,13 @@ from launch import export as export_command
 from launch import restore as restore_command
 from oldrestore import runs
 from oldrestore.bundle import Bundle
+from oldrestore.faces import detect_faces, template
 from oldrestore.inference import weights as weights_module
+from oldrestore.inference.faces import FaceEnhancer
 from oldrestore.inference.restore import Restorer, translate
 from oldrestore.inference.weights import Workdirs, load_chain
+from oldrestore.stages import face_networks
+from tests.test_configuration import load_config
 from tests.test_vae_training import load_state, run, smoke_config
 
 pytestmark = pytest.mark.usefixtures("fast_compile")
@@ -188,7 +193,7 @@ def test_faces_are_found_enhanced_and_blended_back(chain_dir, tmp_path, monkeypa
     monkeypatch.setattr(Restorer, "__call__", lambda self, photo, mask=None: photo)
     out = tmp_path / "out"
     assert restore("--input", photos, "--output", out, "--checkpoints", chain_dir,
-                   "--with_faces", "--save_intermediate") == 0
+                   "--with_faces", "--save_intermediate") == 0  # at the size it was trained at
     report = {e["input"].split("/")[-1]: e for e in json.loads(
         (out / "report.json").read_text())["inputs"]}
     assert report["astronaut.png"]["faces"] == 1
@@ -200,6 +205,39 @@ def test_faces_are_found_enhanced_and_blended_back(chain_dir, tmp_path, monkeypa
     after = np.asarray(Image.open(out / "astronaut.png"), np.int16)
     assert np.abs(after - before)[20:120, 60:180].mean() > 1.0
     np.testing.assert_array_equal(after[-40:], before[-40:])
+
+
+def test_a_face_size_the_face_network_was_not_trained_at_is_refused(chain_dir, tmp_path,
+                                                                     capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rgb(40, 40)).save(photo)
+    for size in (256, 512):  # the usual canvas and the HR one; the smoke network is 32
+        assert restore("--input", photo, "--output", tmp_path / "out", "--checkpoints",
+                       chain_dir, "--with_faces", "--face_size", size) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err
+        assert "face network was trained at 32 px, not at the face size" in err
+        assert "(--face_size 32 runs it)" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_512_face_network_enhances_faces_on_a_512_canvas():
+    """The reference's HR setting, with a tiny untrained network at 512."""
+    config = load_config("face", "smoke")
+    config.data.crop_size = 512
+    variables = face_networks(config)["generator"].init(jax.random.key(0),
+                                                        jnp.zeros((1, 512, 512, 3)))
+    trained = runs.Trained(config=config, step=0, variables={"generator": variables},
+                           frozen_steps={})
+    photo = skimage.data.astronaut()
+    result = FaceEnhancer(trained, size=512)(photo)
+    (aligned,), (enhanced,) = result.aligned, result.enhanced
+    assert aligned.shape == enhanced.shape == (512, 512, 3)
+    (found,) = detect_faces(aligned)
+    eyes = np.linalg.norm(found.landmarks - template(512), axis=1)[:2]
+    assert eyes.max() < 10  # 156 px apart on the canvas (at 256: 5 px, 78 apart)
+    changed = np.abs(result.photo.astype(np.int16) - photo).max(axis=2) > 0
+    assert changed[80:160, 190:260].all() and not changed[-100:].any()
 
 
 @pytest.mark.parametrize("scratch", [False, True])
@@ -218,6 +256,18 @@ def test_bundle_and_workdirs_restore_identically_and_deterministically(
                        *flags) == 0
         outputs.append((tmp_path / name / "photo.png").read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_a_bundles_warning_is_shown_once(chain_dir, tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(rgb(40, 40)).save(photo)
+    bundle = tmp_path / "chain.msgpack"
+    assert export_command.main(["--checkpoints", str(chain_dir), "--output", str(bundle),
+                                "--meta", "warning=worse than its input"]) == 0
+    capsys.readouterr()
+    assert restore("--input", photo, "--output", tmp_path / "out", "--checkpoints", bundle) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: worse than its input") == 1
 
 
 def test_one_compilation_per_size_bucket_and_the_same_result_as_translate(chain_dir):

@@ -15,7 +15,7 @@ import itertools
 import logging
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import tensorflow_datasets as tfds
@@ -47,11 +47,21 @@ def _config_name(folder: str, paths: Sequence[Path], test_percent: int) -> str:
     return f"{label}-{fingerprint.hexdigest()[:16]}"
 
 
-def _png_bytes(path: Path) -> bytes:
+def png_bytes(image) -> bytes:
     buffer = io.BytesIO()
     # Level 1: several times faster than the default and files barely larger, for photos.
-    Image.fromarray(load_rgb(path)).save(buffer, format="PNG", compress_level=1)
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def nonempty_splits(examples: dict[str, Iterator]) -> dict[str, Iterator]:
+    """The splits whose examples are not empty: tfds refuses to write an empty split."""
+    generators = {}
+    for split, iterator in examples.items():
+        first = next(iterator, None)
+        if first is not None:
+            generators[split] = itertools.chain([first], iterator)
+    return generators
 
 
 class FolderImagesConfig(tfds.core.BuilderConfig):
@@ -91,14 +101,9 @@ class FolderImages(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         config = self.builder_config
-        generators = {}
-        for split in SPLITS:
-            paths = [p for p in config.paths if split_of(p.name, config.test_percent) == split]
-            examples = self._generate_examples(paths)
-            # tfds refuses to write an empty split: only keep splits with a readable photo.
-            first = next(examples, None)
-            if first is not None:
-                generators[split] = itertools.chain([first], examples)
+        paths = {split: [p for p in config.paths if split_of(p.name, config.test_percent) == split]
+                 for split in SPLITS}
+        generators = nonempty_splits({s: self._generate_examples(paths[s]) for s in SPLITS})
         if not generators:
             raise ValueError(f"{config.folder}: none of its {len(config.paths)} images is readable")
         return generators
@@ -107,7 +112,7 @@ class FolderImages(tfds.core.GeneratorBasedBuilder):
         skipped = self.info.metadata["skipped"]
         for path in paths:
             try:
-                png = _png_bytes(path)
+                png = png_bytes(load_rgb(path))
             except ImageReadError as err:
                 warnings.warn(f"skipping {err}", stacklevel=2)
                 skipped.append(path.name)
@@ -117,9 +122,10 @@ class FolderImages(tfds.core.GeneratorBasedBuilder):
 
 @dataclasses.dataclass(frozen=True)
 class PreparedDataset:
-    """A prepared folder: random-access sources of its splits, and what preparing skipped."""
+    """A prepared dataset (a folder's photos, or their aligned faces): random-access sources of
+    its splits, and what preparing skipped."""
 
-    builder: FolderImages
+    builder: tfds.core.GeneratorBasedBuilder
 
     @property
     def path(self) -> Path:
@@ -128,7 +134,8 @@ class PreparedDataset:
 
     @property
     def skipped(self) -> list[str]:
-        """Names of the files that could not be read."""
+        """Names of the files that could not be read (aligned faces: of the photos without a
+        face)."""
         return sorted(self.builder.info.metadata["skipped"])
 
     def num_examples(self, split: str) -> int:
@@ -146,6 +153,28 @@ class PreparedDataset:
             return ()
         return self.builder.as_data_source(split)
 
+    def indices(self, split: str, prefixes: tuple[str, ...] | None = None) -> Sequence[int]:
+        """The indices of `split`, or of its items whose name starts with one of `prefixes`
+        (names read without decoding the images)."""
+        count = self.num_examples(split)
+        if prefixes is None:
+            return range(count)
+        names = self.builder.as_data_source(
+            split, decoders={"image": tfds.decode.SkipDecoding()}) if count else ()
+        return [i for i in range(count) if names[i]["name"].decode().startswith(prefixes)]
+
+
+def build(builder: tfds.core.GeneratorBasedBuilder, note: str) -> PreparedDataset:
+    """`builder`'s dataset, prepared first (logging `note`) unless it already is."""
+    if not builder.is_prepared():
+        logging.info("%s", note)
+    # tfds prints "Downloading and preparing dataset" (nothing is downloaded) and shows a
+    # shuffling bar; our note says what happens.
+    tfds.disable_progress_bar()
+    with contextlib.redirect_stdout(io.StringIO()):
+        builder.download_and_prepare()
+    return PreparedDataset(builder)
+
 
 def prepare(folder: str = EMBEDDED, data_dir: str | Path = DEFAULT_DATA_DIR,
             test_percent: int = DEFAULT_TEST_PERCENT) -> PreparedDataset:
@@ -154,11 +183,4 @@ def prepare(folder: str = EMBEDDED, data_dir: str | Path = DEFAULT_DATA_DIR,
     config = FolderImagesConfig(folder=folder, paths=paths, test_percent=test_percent)
     builder = FolderImages(config=config, data_dir=str(Path(data_dir).expanduser()),
                            file_format="array_record")
-    if not builder.is_prepared():
-        logging.info("preparing the %d photos of %s once, into %s", len(paths), folder, data_dir)
-    # tfds prints "Downloading and preparing dataset" (nothing is downloaded) and shows a
-    # shuffling bar; our line above says what happens.
-    tfds.disable_progress_bar()
-    with contextlib.redirect_stdout(io.StringIO()):
-        builder.download_and_prepare()
-    return PreparedDataset(builder)
+    return build(builder, f"preparing the {len(paths)} photos of {folder} once, into {data_dir}")

@@ -3,7 +3,7 @@
 the report has the layout of the mapping's (restoration.py), for side-by-side studies.
 
 Held-out clean photos are centre-cropped to squares of `size` and degraded exactly as in training
-(pix2pix_stage.pix2pix_inputs), with a fixed key per batch.
+(pairs.degraded_pairs), with a fixed key per batch.
 """
 
 from pathlib import Path
@@ -17,7 +17,7 @@ from oldrestore.evaluation.lpips import load_lpips_params, lpips
 from oldrestore.evaluation.reconstruction import held_out_photos, pad_batch
 from oldrestore.outputs import image_grid, write_json_atomically, write_png_atomically
 from oldrestore.stages import EvaluationOptions, pix2pix_networks
-from oldrestore.train.pix2pix_stage import pix2pix_inputs
+from oldrestore.train.pairs import degraded_pairs
 
 SCORED = ("input", "restored")
 METRICS = ("psnr", "ssim", "lpips")
@@ -36,7 +36,7 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
 
     @jax.jit
     def restore(variables, images, key):
-        x, y = pix2pix_inputs(config, {"image": images}, key)
+        x, y = degraded_pairs(config, {"image": images}, key)
         outputs = {"input": x, "restored": network.apply(variables, x)}
         scores = {name: (psnr((image + 1.0) / 2.0, (y + 1.0) / 2.0),
                          ssim((image + 1.0) / 2.0, (y + 1.0) / 2.0),

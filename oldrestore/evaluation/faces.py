@@ -2,9 +2,10 @@
 enhanced face against the clean one, next to the degraded input's; a grid of degraded / enhanced /
 clean; and before/after grids of real old faces (`data.old_faces_dir`), which have no clean truth.
 
-Held-out faces are prepared as in training (face_data: centre square at the network's size) and
-degraded exactly as in training (face_stage.face_inputs) with a fixed key per batch. The network
-runs as the reference runs it at inference: eval mode.
+Held-out faces are prepared as in training (face_data: aligned faces, or centre squares, at the
+network's size) and degraded exactly as in training (pairs.degraded_pairs) with a fixed key per
+batch; the real old faces are aligned (or squared) the same way. The network runs as the
+reference runs it at inference: eval mode.
 """
 
 import operator
@@ -15,13 +16,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from oldrestore import runs
+from oldrestore.data.aligned_faces import aligned_faces
 from oldrestore.data.images import list_images, load_rgb
 from oldrestore.evaluation.image_metrics import psnr, ssim
 from oldrestore.evaluation.lpips import load_lpips_params, lpips
 from oldrestore.evaluation.reconstruction import pad_batch
 from oldrestore.outputs import image_grid, write_json_atomically, write_png_atomically
 from oldrestore.stages import EvaluationOptions, face_networks
-from oldrestore.train import face_stage
+from oldrestore.train import face_stage, pairs
 from oldrestore.train.face_data import face_square, held_out_faces
 
 SCORED = ("degraded", "enhanced")
@@ -46,9 +48,15 @@ def _in_batches(fn, images: np.ndarray, batch_size: int):
     return jax.tree.map(lambda *xs: np.concatenate(xs), *results)
 
 
-def old_faces_grid(enhance, folder: str, size: int, path: Path, batch_size: int) -> int:
-    """Rows of old faces, each followed by its enhanced version; returns how many faces."""
-    faces = np.stack([face_square(load_rgb(p), size) for p in list_images(folder)])
+def old_faces_grid(enhance, folder: str, size: int, path: Path, batch_size: int,
+                   align: bool) -> int:
+    """Rows of old faces, each followed by its enhanced version; returns how many faces (none:
+    no grid)."""
+    photos = [load_rgb(p) for p in list_images(folder)]
+    faces = np.array([face for photo in photos for face in aligned_faces(photo, size)] if align
+                     else [face_square(photo, size) for photo in photos], np.uint8)
+    if not len(faces):
+        return 0
     enhanced = _in_batches(lambda images, _: enhance(images / 127.5 - 1.0), faces, batch_size)
     rows = {}
     for start in range(0, len(faces), GRID_COLUMNS):
@@ -81,12 +89,12 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     @jax.jit
     def score(images, start):
         key = jax.random.fold_in(jax.random.key(1234), start)
-        degraded, clean = face_stage.face_inputs(config, {"image": images}, key)
+        degraded, clean = pairs.degraded_pairs(config, {"image": images}, key)
         enhanced = enhance(degraded)
         outputs = {"degraded": degraded, "enhanced": enhanced, "clean": clean}
         return outputs, {name: _scores(outputs[name], clean, lpips_params) for name in SCORED}
 
-    faces = held_out_faces(config, split, size, options.max_images)
+    faces = held_out_faces(config, split, options.max_images)
     outputs, scores = _in_batches(score, faces, batch_size)
     report = {"split": split, "size": size, "images": len(faces)}
     for name in SCORED:
@@ -101,7 +109,9 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     old_faces_dir = config.data.get("old_faces_dir")
     if old_faces_dir and Path(old_faces_dir).is_dir():
         path = out_dir / "old_faces.png"
-        report["old_faces"] = old_faces_grid(enhance, old_faces_dir, size, path, batch_size)
-        report["old_faces_grid"] = str(path)
+        report["old_faces"] = old_faces_grid(enhance, old_faces_dir, size, path, batch_size,
+                                             config.data.get("align_faces", False))
+        if report["old_faces"]:
+            report["old_faces_grid"] = str(path)
     write_json_atomically(out_dir / f"{split}.json", report)
     return report

@@ -1,6 +1,12 @@
 """The face stage of a restoration: on the globally restored photo, find the faces, align each
 to the face network's canvas, enhance it, and blend it back (oldrestore.faces does detection,
-alignment and the feathered, colour-matched paste-back)."""
+alignment and the feathered, colour-matched paste-back).
+
+The canvas is 256 px, or 512 for the reference's HR setting (reference-implementation.md
+section 9): the template is placed at that size and the aligned face is the generator's input at
+its load size, as the reference's face loader gives it. A network runs only at the size it was
+trained at: any other size is refused.
+"""
 
 import dataclasses
 import functools
@@ -10,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from oldrestore.faces import align_face, detect_faces, paste_back
-from oldrestore.runs import Trained
+from oldrestore.runs import RunError, Trained
 from oldrestore.stages import stage_spec
 
 
@@ -24,12 +30,19 @@ class FaceResult:
 
 
 class FaceEnhancer:
-    """min_face: faces whose box is smaller than this many pixels are left alone."""
+    """size: the face canvas in pixels (256; 512: HR), which the face network must have been
+    trained at; None: the size it was trained at. min_face: faces whose box is smaller than this
+    many pixels are left alone."""
 
-    def __init__(self, trained: Trained, min_face: int = 32):
+    def __init__(self, trained: Trained, size: int | None = None, min_face: int = 32):
+        trained_size = trained.config.data.crop_size
+        size = trained_size if size is None else size
+        if size != trained_size:
+            raise RunError(f"the face network was trained at {trained_size} px, not at the face "
+                           f"size {size} asked for (--face_size {trained_size} runs it)")
         self.generator = stage_spec("face").networks(trained.config)["generator"]
         self.variables = jax.device_put(trained.variables["generator"])
-        self.size = trained.config.data.crop_size
+        self.size = size
         self.min_face = min_face
         self._enhance = jax.jit(functools.partial(self.generator.apply, train=False))
 

@@ -1,17 +1,21 @@
 """Face photos for the face stage: whole faces at the network's size, not random crops.
 
-Until faces are aligned when the dataset is prepared (issue 12 section 1), each photo is taken as
-it is: its centre square, resized to `data.crop_size` (PIL bicubic, as the reference's face loader
-resizes). The photos are those of `data.clean_dir`, plus those of `data.more_faces_dir` whose file
-names start with one of `data.more_faces_prefixes` (faces inside a folder of general photos).
+The photos are those of `data.clean_dir`, plus those of `data.more_faces_dir` whose file names
+start with one of `data.more_faces_prefixes` (faces inside a folder of general photos). With
+`data.align_faces`, their faces are found and aligned once, when the data is prepared
+(oldrestore.data.aligned_faces: MTCNN's five points, the reference's template at
+`data.crop_size`, every face large enough, photos without one skipped and counted), so the network
+learns on faces placed as the restore pipeline places them. Without it (and for runs from before
+it), each photo is taken as it is: its centre square, resized to `data.crop_size` (PIL bicubic,
+as the reference's face loader resizes; aligned faces already have that size).
 """
 
 from collections.abc import Sequence
 
 import numpy as np
-import tensorflow_datasets as tfds
 from PIL import Image
 
+from oldrestore.data.aligned_faces import prepare_aligned
 from oldrestore.data.folder_dataset import prepare
 from oldrestore.data.pipeline import ImageBatches
 
@@ -26,7 +30,7 @@ def face_square(image: np.ndarray, size: int) -> np.ndarray:
 
 
 class FaceSquares(Sequence):
-    """Random access to the selected photos of prepared sources, as {"image": face_square}."""
+    """Random access to the selected items of prepared sources, as {"image": face_square}."""
 
     def __init__(self, parts: Sequence[tuple[Sequence, Sequence[int]]], size: int):
         self._items = [(source, i) for source, indices in parts for i in indices]
@@ -40,27 +44,21 @@ class FaceSquares(Sequence):
         return {"image": face_square(source[i]["image"], self.size)}
 
 
-def _matching_indices(prepared, split: str, prefixes: tuple[str, ...]) -> list[int]:
-    """Indices of `split` whose file name starts with one of `prefixes`, read without decoding
-    the images."""
-    if split not in prepared.builder.info.splits:
-        return []
-    names = prepared.builder.as_data_source(
-        split, decoders={"image": tfds.decode.SkipDecoding()})
-    return [i for i in range(len(names)) if names[i]["name"].decode().startswith(prefixes)]
-
-
-def face_source(config, split: str, size: int | None = None) -> FaceSquares:
-    """The faces of `split` (train or test, by the stable file-name hash) at `size` (default:
-    data.crop_size)."""
+def face_source(config, split: str) -> FaceSquares:
+    """The faces of `split` (train or test, by the stable file-name hash of their photos)."""
     d = config.data
-    faces = prepare(d.clean_dir, d.tfds_dir, d.test_percent).source(split)
-    parts = [(faces, range(len(faces)))]
+    align = d.get("align_faces", False)  # runs from before alignment trained on centre squares
+    folders = [(d.clean_dir, None)]
     if d.more_faces_dir:
-        prepared = prepare(d.more_faces_dir, d.tfds_dir, d.test_percent)
-        indices = _matching_indices(prepared, split, tuple(d.more_faces_prefixes))
-        parts.append((prepared.source(split), indices))
-    return FaceSquares(parts, size or d.crop_size)
+        folders.append((d.more_faces_dir, tuple(d.more_faces_prefixes)))
+    parts = []
+    for folder, prefixes in folders:
+        prepared = prepare(folder, d.tfds_dir, d.test_percent)
+        if align:  # the prefixes chose the photos to search; every face found in them is kept
+            prepared = prepare_aligned(prepared, d.crop_size, prefixes, d.tfds_dir)
+            prefixes = None
+        parts.append((prepared.source(split), prepared.indices(split, prefixes)))
+    return FaceSquares(parts, d.crop_size)
 
 
 def face_batches(config, split: str = "train") -> ImageBatches:
@@ -70,8 +68,9 @@ def face_batches(config, split: str = "train") -> ImageBatches:
                         grayscale_prob=config.data.grayscale_prob, flip=config.data.flip)
 
 
-def held_out_faces(config, split: str, size: int, max_images: int | None) -> np.ndarray:
-    """uint8 [N, size, size, 3]: the faces of `split`, in a fixed order."""
-    source = face_source(config, split, size)
+def held_out_faces(config, split: str, max_images: int | None) -> np.ndarray:
+    """uint8 [N, size, size, 3]: the faces of `split` as training takes them, in a fixed
+    order."""
+    source = face_source(config, split)
     count = len(source) if max_images is None else min(len(source), max_images)
     return np.stack([source[i]["image"] for i in range(count)])

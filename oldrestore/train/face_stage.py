@@ -14,7 +14,6 @@ vectors advance once per step instead of twice).
 import jax
 import jax.numpy as jnp
 
-from oldrestore.data import degrade
 from oldrestore.losses import face as face_losses
 from oldrestore.losses.perceptual import vgg_loss
 from oldrestore.models.layers import count_params
@@ -24,6 +23,7 @@ from oldrestore.train.adversarial import disc_forward
 from oldrestore.train.face_data import face_batches
 from oldrestore.train.loop import Stage
 from oldrestore.train.optim import adam, apply_gradients
+from oldrestore.train.pairs import degraded_pairs
 from oldrestore.train.vae_stage import psnr
 
 MIN_BATCH = 1
@@ -65,13 +65,6 @@ def initial_state_fn(config):
     return init
 
 
-def face_inputs(config, batch, key):
-    """(degraded, clean) [-1, 1] faces; the pair turns grey together (degrade_pair)."""
-    images = batch["image"].astype(jnp.float32) / 255.0
-    keys = jax.random.split(key, images.shape[0])
-    clean, degraded, _ = jax.vmap(
-        lambda k, image: degrade.degrade_pair(k, image, config.degradation))(keys, images)
-    return degraded * 2.0 - 1.0, clean * 2.0 - 1.0
 
 
 def generator_variables(net_state) -> dict:
@@ -133,7 +126,7 @@ def make_stage(config, mesh) -> Stage:
 
     def step(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
-        x, y = face_inputs(config, batch, key)
+        x, y = degraded_pairs(config, batch, key)
         grads, metrics, new_states = losses_and_grads(state, x, y, constants["vgg"])
         new_state = {"step": state["step"] + 1}
         for name in nets:
@@ -142,7 +135,7 @@ def make_stage(config, mesh) -> Stage:
 
     def samples(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
-        x, y = face_inputs(config, batch, key)
+        x, y = degraded_pairs(config, batch, key)
         return {"input": x, "enhanced": enhance(generator, state["generator"], x), "clean": y}
 
     def param_counts(state):

@@ -10,13 +10,13 @@ forward pass gives both networks' gradients (see vae_stage.py).
 import jax
 import jax.numpy as jnp
 
-from oldrestore.data import degrade
 from oldrestore.models.layers import count_params
 from oldrestore.models.vgg import load_vgg16_params
 from oldrestore.stages import pix2pix_networks
 from oldrestore.train.adversarial import discriminate, generator_image_terms
 from oldrestore.train.loop import Stage
 from oldrestore.train.optim import adam, apply_gradients
+from oldrestore.train.pairs import degraded_pairs
 from oldrestore.train.stage1_data import clean_batches
 from oldrestore.train.vae_stage import psnr
 
@@ -49,13 +49,6 @@ def initial_state_fn(config):
     return init
 
 
-def pix2pix_inputs(config, batch, key):
-    """(degraded, clean): [-1, 1] images of the batch's clean crops."""
-    images = batch["image"].astype(jnp.float32) / 255.0
-    keys = jax.random.split(key, images.shape[0])
-    clean, degraded, _ = jax.vmap(lambda k, image: degrade.degrade_pair(
-        k, image, config.degradation))(keys, images)
-    return degraded * 2.0 - 1.0, clean * 2.0 - 1.0
 
 
 def make_stage(config, mesh) -> Stage:
@@ -89,7 +82,7 @@ def make_stage(config, mesh) -> Stage:
     def step(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
         input_key, dropout_key = jax.random.split(key)
-        x, y = pix2pix_inputs(config, batch, input_key)
+        x, y = degraded_pairs(config, batch, input_key)
         grads, metrics, disc_state = losses_and_grads(state, x, y, dropout_key, constants["vgg"])
         new_state = {"step": state["step"] + 1}
         for name, net_state in (("generator", state["generator"]), ("disc", disc_state)):
@@ -98,7 +91,7 @@ def make_stage(config, mesh) -> Stage:
 
     def samples(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
-        x, y = pix2pix_inputs(config, batch, jax.random.split(key)[0])
+        x, y = degraded_pairs(config, batch, jax.random.split(key)[0])
         restored = generator.apply({"params": state["generator"]["params"]}, x)
         return {"input": x, "restored": restored, "clean": y}
 
