@@ -15,19 +15,22 @@ from flax import serialization
 
 from oldrestore.outputs import write_bytes_atomically
 from oldrestore.runs import RunError, Trained
+from oldrestore.stages import stage_spec
 
 FORMAT = "oldrestore-bundle"
 VERSION = 1
 
 
 def write_bundle(path, trained: list[Trained], meta: dict) -> None:
-    """One file holding `trained` (at most one per stage and step) and `meta`."""
+    """One file holding `trained` (at most one per stage and step: the networks restoring uses,
+    without discriminators) and `meta`."""
     networks = {}
     for t in trained:
+        keep = stage_spec(t.stage).restores_with
         networks.setdefault(t.stage, {})[str(t.step)] = {
             "config": json.dumps(t.config.to_dict(), sort_keys=True, default=str),
             "frozen_steps": json.dumps(t.frozen_steps),
-            "variables": t.variables,
+            "variables": {name: t.variables[name] for name in keep},
         }
     record = {"format": FORMAT, "version": VERSION, "meta": json.dumps(meta, sort_keys=True),
               "networks": networks}

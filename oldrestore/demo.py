@@ -1,7 +1,8 @@
 """The main job on the embedded default, nothing to fetch: old-looking photos made from the sample
-photos that ship with the install (make_dataset's degradation model), restored in scratch mode
-by a restoration chain (the weights shipped with the package by default), and written as a
-before/after grid with the scores of both against the originals."""
+photos that ship with the install (make_dataset's degradation model), restored by a restoration
+chain (the weights shipped with the package by default; quality mode, or scratch mode with the
+detector's masks), and written as a before/after grid with the scores of both against the
+originals."""
 
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def _scores(folder: Path, clean: Path, stems: list[str]) -> tuple[float, float]:
     return float(psnr(a, b).mean()), float(ssim(a, b).mean())
 
 
-def run_demo(output: Path, checkpoints: str | None = None, say=print) -> dict:
+def run_demo(output: Path, checkpoints: str | None = None, scratch: bool = False,
+             say=print) -> dict:
     """Writes output/synthetic/{clean,degraded,mask}, output/restored and
     output/before_after.png; returns the mean PSNR/SSIM of the degraded and restored photos."""
     weights = open_weights(checkpoints)  # first: a missing bundle is one line, before any work
@@ -41,11 +43,12 @@ def run_demo(output: Path, checkpoints: str | None = None, say=print) -> dict:
         write_dataset(synthetic, len(embedded_photo_paths()), SEED, clean_dir=EMBEDDED,
                       crop_size=CROP)
         (synthetic / "done").touch()
-    restorer = Restorer(*load_chain(weights, scratch=True))
-    detector = pipeline.Detector(weights.load("detector"), pipeline.Options())
+    restorer = Restorer(*load_chain(weights, scratch))
+    detector = pipeline.Detector(weights.load("detector"), pipeline.Options()) if scratch else None
     photos = pipeline.input_photos(synthetic / "degraded")
     restored = output / "restored"
-    say(f"restoring {len(photos)} old-looking photos with {weights.path}")
+    say(f"restoring {len(photos)} old-looking photos with {weights.path} "
+        f"({'scratch' if scratch else 'quality'} mode)")
     report = pipeline.restore_all(photos, restored, restorer, detector, None, pipeline.Options(),
                                   weights=str(weights.path))
     stems = [Path(e["output"]).stem for e in report["inputs"] if e["status"] == "ok"]

@@ -44,6 +44,8 @@ class StageSpec:
     evaluation: str
     # frozen networks the stage trains on top of (config.frozen.<name>), recorded in its state
     frozen: tuple[str, ...] = ()
+    # the networks restoring needs (a restoration bundle keeps these, not the discriminators)
+    restores_with: tuple[str, ...] = ()
 
     def training_module(self):
         return importlib.import_module(self.training)
@@ -119,10 +121,11 @@ def _detector_variables(state: dict) -> dict[str, dict]:
 
 
 _VAE = dict(networks=vae_networks, variables=_per_network, training="oldrestore.train.vae_stage",
-            evaluation="oldrestore.evaluation.reconstruction:evaluate")
+            evaluation="oldrestore.evaluation.reconstruction:evaluate", restores_with=("vae",))
 _MAPPING = dict(networks=mapping_networks, variables=_per_network,
                 training="oldrestore.train.mapping_stage",
-                evaluation="oldrestore.evaluation.restoration:evaluate", frozen=("vae1", "vae2"))
+                evaluation="oldrestore.evaluation.restoration:evaluate", frozen=("vae1", "vae2"),
+                restores_with=("mapping",))
 
 STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (
     StageSpec("vae1", **_VAE),
@@ -131,13 +134,13 @@ STAGES: dict[str, StageSpec] = {spec.name: spec for spec in (
     StageSpec("mapping_scratch", **_MAPPING),
     StageSpec("detector", networks=detector_networks, variables=_detector_variables,
               training="oldrestore.train.detector_stage",
-              evaluation="oldrestore.evaluation.detection:evaluate"),
+              evaluation="oldrestore.evaluation.detection:evaluate", restores_with=("unet",)),
     StageSpec("face", networks=face_networks, variables=_per_network,
               training="oldrestore.train.face_stage",
-              evaluation="oldrestore.evaluation.faces:evaluate"),
+              evaluation="oldrestore.evaluation.faces:evaluate", restores_with=("generator",)),
     StageSpec("pix2pix", networks=pix2pix_networks, variables=_per_network,
               training="oldrestore.train.pix2pix_stage",
-              evaluation="oldrestore.evaluation.direct:evaluate"),
+              evaluation="oldrestore.evaluation.direct:evaluate", restores_with=("generator",)),
 )}
 
 

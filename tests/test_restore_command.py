@@ -286,7 +286,8 @@ def test_one_compilation_per_size_bucket_and_the_same_result_as_translate(chain_
 
 
 def test_the_demo_restores_the_embedded_photos_made_old(chain_dir, tmp_path, capsys):
-    assert demo_command.main(["--output", str(tmp_path), "--checkpoints", str(chain_dir)]) == 0
+    assert demo_command.main(["--output", str(tmp_path), "--checkpoints", str(chain_dir),
+                              "--with_scratch"]) == 0
     made = sorted(p.name for p in (tmp_path / "synthetic" / "degraded").iterdir())
     assert made and sorted(p.name for p in (tmp_path / "restored").glob("*.png")) == made
     grid = Image.open(tmp_path / "before_after.png")
