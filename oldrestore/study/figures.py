@@ -8,6 +8,7 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
+from oldrestore.data.degrade.dataset_writer import grid_image
 from oldrestore.outputs import write_png_atomically
 
 matplotlib.use("Agg")  # files only, no display
@@ -30,18 +31,14 @@ def _cell(path: Path) -> np.ndarray:
 def side_by_side(columns: dict[str, Path], stems: list[str], target: Path) -> Path:
     """One row per stem, one column per method folder (`columns`: title -> folder of
     <stem>.png), with the titles in a header row. A missing file leaves its cell white."""
-    fig_width = len(columns) * (CELL + GAP)
-    header = _titles(list(columns), fig_width)
-    rows = [header]
-    for stem in stems:
-        cells = []
-        for folder in columns.values():
-            found = sorted(Path(folder).glob(f"{stem}.*"))
-            cells.append(_cell(found[0]) if found else np.full((CELL, CELL, 3), 255, np.uint8))
-            cells.append(np.full((CELL, GAP, 3), 255, np.uint8))
-        rows.append(np.concatenate(cells, 1))
-        rows.append(np.full((GAP, fig_width, 3), 255, np.uint8))
-    write_png_atomically(target, np.concatenate(rows, 0))
+    def cell(folder, stem):
+        found = sorted(Path(folder).glob(f"{stem}.*"))
+        return _cell(found[0]) if found else np.full((CELL, CELL, 3), 255, np.uint8)
+
+    width = len(columns) * (CELL + GAP) - GAP
+    rows = [[cell(folder, stem) for folder in columns.values()] for stem in stems]
+    parts = [_titles(list(columns), width)] + ([grid_image(rows, gap=GAP)] if rows else [])
+    write_png_atomically(target, np.concatenate(parts, 0))
     return target
 
 

@@ -21,12 +21,6 @@ def _to_do(photos: Path, output: Path) -> list[Path]:
     return [p for p in pipeline.input_photos(photos) if not (output / f"{p.stem}.png").exists()]
 
 
-def _mask(masks: Path | None, photo: Path) -> np.ndarray | None:
-    if masks is None:
-        return None
-    return pipeline.read_user_mask(masks, photo, read_photo(photo, MAX_PIXELS).size)
-
-
 def run_chain(weights, photos: Path, output: Path, masks: Path | None) -> Path:
     """The chain in `weights` (a Workdirs): scratch mode with `masks` (white = defect), quality
     mode without."""
@@ -44,7 +38,8 @@ def run_chain(weights, photos: Path, output: Path, masks: Path | None) -> Path:
 
 def run_classical(photos: Path, output: Path, masks: Path) -> Path:
     for path in _to_do(photos, output):
-        rgb = np.round(read_photo(path, MAX_PIXELS).rgb * 255.0).astype(np.uint8)
-        write_png_atomically(output / f"{path.stem}.png",
-                             classical_restore(rgb, _mask(masks, path)))
+        photo = read_photo(path, MAX_PIXELS)
+        rgb = np.round(photo.rgb * 255.0).astype(np.uint8)
+        mask = pipeline.read_user_mask(masks, path, photo.size)
+        write_png_atomically(output / f"{path.stem}.png", classical_restore(rgb, mask))
     return output

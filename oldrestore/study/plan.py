@@ -74,21 +74,22 @@ class Plan:
 
     @classmethod
     def for_budget(cls, budget_minutes: float) -> "Plan":
-        steps = {}
-        for stage in CHAIN:
-            seconds = SHARES[stage] * budget_minutes * 60.0
-            steps[stage] = max(STEP_MULTIPLE, int(seconds / SECONDS_PER_STEP[stage])
-                               // STEP_MULTIPLE * STEP_MULTIPLE)
-        return cls(budget_minutes, steps)
+        return cls(budget_minutes, {stage: _steps_in(SHARES[stage] * budget_minutes * 60.0, stage)
+                                    for stage in CHAIN})
 
     def minutes(self, stage: str) -> float:
         return self.steps[stage] * SECONDS_PER_STEP[stage] / 60.0
 
     def baseline_steps(self) -> int:
         """The direct image-to-image baseline trains for the whole chain's budget."""
-        seconds = self.budget_minutes * 60.0
-        return max(STEP_MULTIPLE, int(seconds / SECONDS_PER_STEP["pix2pix"])
-                   // STEP_MULTIPLE * STEP_MULTIPLE)
+        return _steps_in(self.budget_minutes * 60.0, "pix2pix")
+
+
+def _steps_in(seconds: float, stage: str) -> int:
+    """The steps of `stage` that `seconds` pay for, down to a multiple of STEP_MULTIPLE (at
+    least one multiple)."""
+    steps = int(seconds / SECONDS_PER_STEP[stage]) // STEP_MULTIPLE * STEP_MULTIPLE
+    return max(STEP_MULTIPLE, steps)
 
 
 @dataclasses.dataclass(frozen=True)

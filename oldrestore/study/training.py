@@ -45,12 +45,13 @@ def train_jobs(jobs: list[tuple[str, str, Path, object]], timings: Path, say=pri
     """jobs: (label, stage, workdir, config) in order; each trained to config.total_steps on
     `devices` (default: all). The minutes each job took (its last, uninterrupted part) go into
     the JSON file `timings`."""
-    remaining = [(label, stage, workdir, config) for label, stage, workdir, config in jobs
-                 if not is_trained(workdir, config.total_steps)]
-    for label, _, workdir, config in jobs:
-        if not is_trained(workdir, config.total_steps):
-            continue
-        say(f"{label}: done ({config.total_steps} steps in {workdir})")
+    remaining = []
+    for job in jobs:
+        label, _, workdir, config = job
+        if is_trained(workdir, config.total_steps):
+            say(f"{label}: done ({config.total_steps} steps in {workdir})")
+        else:
+            remaining.append(job)
 
     def planned_minutes(items):
         return sum(c.total_steps * SECONDS_PER_STEP[s] / 60.0 for _, s, _, c in items)
