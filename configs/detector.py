@@ -58,6 +58,11 @@ def reference() -> ml_collections.ConfigDict:
 def cpu(c: ml_collections.ConfigDict) -> None:
     shrink_for_cpu(c, total_steps=2400, decay_steps=800)
     c.model.wf = 4
+    # Deviation, on purpose: this short a run with the class-balanced BCE marks far too much
+    # (a marked pixel is painted white and inpainted, so false marks cost the most). Measured at
+    # 760 steps on the 25 held-out synthetic photos, threshold 0.4: balanced BCE precision 0.14,
+    # recall 0.87, F1 0.25; plain BCE precision 0.66, recall 0.45, F1 0.54.
+    c.loss.name = "bce"
 
 
 def smoke(c: ml_collections.ConfigDict) -> None:

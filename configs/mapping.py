@@ -43,6 +43,8 @@ def reference() -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict()
     c.model.max_channels = 512  # the reference's map_mc
     c.model.num_blocks = 6  # the reference's mapping_n_block
+    # The VAEs' colour statistics (configs/vae2.py): must match the frozen VAEs' setting.
+    c.model.colour_stats = False
 
     c.disc = ml_collections.ConfigDict()  # conditional: sees (degraded, output), 6 channels
     c.disc.ndf = 64
@@ -79,12 +81,14 @@ def cpu(c: ml_collections.ConfigDict) -> None:
     c.frozen.vae2 = "runs/vae2_cpu"
     c.model.max_channels = 128
     c.model.num_blocks = 2
+    c.model.colour_stats = True  # as the cpu VAEs
     c.disc.ndf = 32
 
 
 def smoke(c: ml_collections.ConfigDict) -> None:
     """The tests point `frozen` at smoke VAEs."""
     shrink_for_smoke(c)
+    c.model.colour_stats = True  # as the smoke VAEs
     c.model.max_channels = 128  # the reference's tail ends in a hard-coded 128 -> 64 conv
     c.model.num_blocks = 1
     c.disc.ndf = 8

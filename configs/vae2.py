@@ -35,6 +35,9 @@ def reference() -> ml_collections.ConfigDict:
     c.model.num_blocks = 4  # residual blocks in the encoder, and again in the decoder
     c.model.posterior = "reference"  # "reference": mean only, unit variance; "gaussian": learned
     c.model.posterior_noise_std = 1.0  # "reference": the fixed standard deviation of its noise
+    # True: the latent also carries the photo's per-channel mean and std, which the decoder
+    # re-applies (models/vae.py). Off in the reference; see `cpu` for why and what it does.
+    c.model.colour_stats = False
     c.model.dtype = "float32"
 
     c.disc = ml_collections.ConfigDict()
@@ -69,6 +72,12 @@ def cpu(c: ml_collections.ConfigDict) -> None:
     # reference code leaves out, so that reconstructions become sensible this fast; the reference
     # trains 200 epochs on 4 GPUs on VGG and feature matching alone.
     c.loss.l1 = 10.0
+    # Deviation, on purpose: instance norm after every layer discards each photo's per-channel
+    # mean and scale, which the reference recovers from priors learned over 200k steps; at this
+    # scale greens came out brown and skies grey. The latent carries the photo's colour
+    # statistics instead (models/vae.py; the mapping predicts the clean photo's). Measured, 200
+    # steps, 25 held-out photos at 256: test PSNR 15.52 -> 21.45 dB, SSIM 0.314 -> 0.461.
+    c.model.colour_stats = True
     c.model.width = 32
     c.disc.ndf = 32
 
@@ -90,6 +99,7 @@ def demo(c: ml_collections.ConfigDict) -> None:
 
 def smoke(c: ml_collections.ConfigDict) -> None:
     shrink_for_smoke(c)
+    c.model.colour_stats = True  # as `cpu`: the tests train the recipe that ships
     c.model.width = 8
     c.model.num_blocks = 1
     c.disc.ndf = 8

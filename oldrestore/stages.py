@@ -60,7 +60,8 @@ def vae_networks(config: Config) -> dict[str, nn.Module]:
     nets = {
         "vae": VAE(features=m.width, n_downsample=m.num_downsamples, n_blocks=m.num_blocks,
                    learned_variance=m.posterior == "gaussian",
-                   noise_std=m.get("posterior_noise_std", 1.0)),
+                   noise_std=m.get("posterior_noise_std", 1.0),
+                   colour_stats=m.get("colour_stats", False)),
         "disc": MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
                                         spectral_norm=d.spectral_norm),
     }
@@ -77,9 +78,11 @@ def mapping_networks(config: Config) -> dict[str, nn.Module]:
         mapping = ScratchMapping(max_channels=m.max_channels, n_blocks=m.num_blocks,
                                  temperature=m.temperature, mask_rule=m.mask_rule,
                                  attention=m.attention,
-                                 partial_nonlocal=m.get("partial_nonlocal", True))
+                                 partial_nonlocal=m.get("partial_nonlocal", True),
+                                 colour_stats=m.get("colour_stats", False))
     else:
-        mapping = QualityMapping(max_channels=m.max_channels, n_blocks=m.num_blocks)
+        mapping = QualityMapping(max_channels=m.max_channels, n_blocks=m.num_blocks,
+                                 colour_stats=m.get("colour_stats", False))
     disc = MultiscaleDiscriminator(num_scales=d.num_scales, ndf=d.ndf, n_layers=d.num_layers,
                                    spectral_norm=d.spectral_norm)
     return {"mapping": mapping, "disc": disc}

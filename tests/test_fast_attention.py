@@ -132,19 +132,25 @@ def test_dilate_is_the_chebyshev_neighbourhood():
     np.testing.assert_array_equal(got[0], near(3, 4) | near(15, 16))
 
 
-def test_staged_restore_equals_one_program():
-    """Head, non-local block and tail as separate programs (the scratch chain covers the quality
-    chain's parts too)."""
-    vae = VAE(features=8, n_blocks=1)
-    mapping = ScratchMapping(max_channels=128, n_blocks=1, block_q=16, block_k=16)
+@pytest.mark.parametrize("colour_stats", [False, True])
+def test_staged_restore_equals_one_program(colour_stats):
+    """Head, non-local block, tail (and colour head) as separate programs (the scratch chain
+    covers the quality chain's parts too)."""
+    vae = VAE(features=8, n_blocks=1, colour_stats=colour_stats)
+    mapping = ScratchMapping(max_channels=128, n_blocks=1, block_q=16, block_k=16,
+                             colour_stats=colour_stats)
     modules = ChainModules(vae1=vae, mapping=mapping, vae2=vae)
     photos = jax.random.uniform(jax.random.key(0), (1, 32, 24, 3), minval=-1, maxval=1)
     holes = jnp.zeros((1, 32, 24, 1)).at[:, 10:12].set(1)
+    latent = jnp.zeros((1, 8, 6, vae.latent_channels))
     params = {
         "vae1": vae.init(jax.random.key(1), photos)["params"],
         "vae2": vae.init(jax.random.key(2), photos)["params"],
-        "mapping": mapping.init(jax.random.key(3), jnp.zeros((1, 8, 6, 8)), holes)["params"],
+        "mapping": mapping.init(jax.random.key(3), latent, holes)["params"],
     }
+    if colour_stats:  # the colour head starts as the identity: give it something to do
+        out = params["mapping"]["colour"]["out"]
+        out["kernel"] = 0.1 * jax.random.normal(jax.random.key(4), out["kernel"].shape)
     whole = jax.jit(lambda p, x, m: translate(modules, p, x, m))(params, photos, holes)
     staged = translate_in_stages(modules, params, photos, holes)
     for a, b in zip(staged, whole, strict=True):

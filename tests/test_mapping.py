@@ -12,6 +12,7 @@ from oldrestore.models.mapping_import import (
     import_scratch_mapping,
     mapping_hyperparameters,
 )
+from oldrestore.models.vae import join_colour, split_colour
 from tests.golden_helpers import assert_close, nhwc
 
 
@@ -94,3 +95,23 @@ def test_float32_matches_golden(quality, scratch):
         nhwc(scratch["mask"]).astype(np.float32),
     )
     assert_close(out, nhwc(scratch["output"]), 3e-4)
+
+
+def test_colour_head_starts_as_the_identity_and_adds_only_its_own_parameters():
+    """With the VAEs' colour statistics the latent is 64 learned + 6 colour channels: the
+    learned ones are mapped as without them, the colour ones by the colour head (two dense
+    layers), which starts by passing the degraded photo's colour through."""
+    mapping = QualityMapping(max_channels=128, n_blocks=1, colour_stats=True)
+    learned = jax.random.normal(jax.random.key(0), (2, 4, 4, 64))
+    colour = jax.random.normal(jax.random.key(1), (2, 6))
+    latent = join_colour(learned, colour)
+    params = mapping.init(jax.random.key(2), latent)["params"]
+    plain = QualityMapping(max_channels=128, n_blocks=1)
+    plain_params = {k: v for k, v in params.items() if k != "colour"}
+    assert count_params(params) - count_params(plain_params) == (134 * 64 + 64) + (64 * 6 + 6)
+
+    mapped = mapping.apply({"params": params}, latent)
+    mapped_learned, mapped_colour = split_colour(mapped)
+    np.testing.assert_allclose(mapped_colour, colour, rtol=1e-6)
+    np.testing.assert_allclose(mapped_learned, plain.apply({"params": plain_params}, learned),
+                               rtol=1e-5, atol=1e-6)

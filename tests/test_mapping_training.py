@@ -80,7 +80,9 @@ def test_frozen_vaes_must_name_fitting_stage1_runs(tmp_path, stage1_runs, tfds_d
         ({"frozen.vae2": str(tmp_path)}, r"frozen.vae2=.*: not a training workdir"),
         ({"frozen.vae2": "/no/such/run"}, r"frozen.vae2='/no/such/run': path does not"),
         ({"frozen.vae2": config_only_workdir(tmp_path / "wide", "vae2", "smoke", width=16)},
-         r"config.frozen: VAE1 and VAE2 latents differ .*\(4, 8\) vs \(4, 16\)"),
+         r"config.frozen: VAE1 and VAE2 latents differ .*\(4, 14\) vs \(4, 22\)"),
+        ({"model.colour_stats": False},
+         r"colour_stats=False: the frozen VAEs were trained with colour_stats=True"),
     ]
     for overrides, message in cases:
         config = mapping_config("mapping", stage1_runs, tfds_dir, **overrides)

@@ -10,7 +10,15 @@ import pytest
 from oldrestore.losses.vae import kl_gaussian
 from oldrestore.models.layers import count_params, instance_norm
 from oldrestore.models.torch_import import conv_transpose_weight, import_vae
-from oldrestore.models.vae import VAE, ConvTranspose2x, Decoder, Encoder
+from oldrestore.models.vae import (
+    VAE,
+    ConvTranspose2x,
+    Decoder,
+    Encoder,
+    colour_statistics,
+    join_colour,
+    split_colour,
+)
 from tests.golden_helpers import assert_close, nhwc
 
 GOLDEN_WIDTH = 16  # the golden VAE is the reference at ngf = mc = 16
@@ -185,3 +193,19 @@ def test_gradients_are_finite(learned_variance):
     leaves = jax.tree.leaves(jax.jit(jax.grad(loss))(params))
     assert all(bool(jnp.all(jnp.isfinite(g))) for g in leaves)
     assert any(float(jnp.abs(g).max()) > 0 for g in leaves)
+
+
+def test_colour_statistics_ride_in_the_latent_and_set_the_reconstructions_colour():
+    vae, params, x = small_vae(colour_stats=True)
+    assert count_params(params) == count_params(small_vae()[1])  # no parameters added
+    x = 0.3 * x + jnp.asarray([0.2, -0.1, 0.05])  # stays inside [-1, 1]: no clamping
+    pixels = np.asarray(x).reshape(x.shape[0], -1, 3)
+    expected = np.concatenate([pixels.mean(1), pixels.std(1)], -1)
+    np.testing.assert_allclose(colour_statistics(x), expected, rtol=1e-5, atol=1e-6)
+
+    reconstruction, encoded = jax.jit(vae.apply)({"params": params}, x, jax.random.key(2))
+    assert encoded.latent.shape[-1] == vae.latent_channels == 8 + 6
+    learned, colour = split_colour(encoded.latent)
+    np.testing.assert_allclose(colour, expected, rtol=1e-5, atol=1e-6)  # no noise on colour
+    np.testing.assert_allclose(join_colour(learned, colour), encoded.latent, rtol=1e-6)
+    np.testing.assert_allclose(colour_statistics(reconstruction), expected, rtol=1e-3, atol=2e-3)

@@ -58,15 +58,16 @@ def gap(features_a, features_b) -> dict:
 
 
 def latent_summaries(trained: runs.Trained, images: np.ndarray) -> np.ndarray:
-    """[N, 2C] per-channel mean and standard deviation over positions of the VAE's latent mean,
-    for uint8 [N, H, W, 3] photos."""
+    """[N, 2C] per-channel mean and standard deviation over positions of the VAE's latent mean
+    (its C learned channels: not the photo's colour statistics, which models/vae.py's
+    colour_stats appends), for uint8 [N, H, W, 3] photos."""
     vae = vae_networks(trained.config)["vae"]
     params = trained.variables["vae"]["params"]
 
     @jax.jit
     def summarise(images_uint8):
         x = images_uint8.astype(jnp.float32) / 127.5 - 1.0
-        latent = vae.apply({"params": params}, x, method=VAE.encode).mean
+        latent = vae.apply({"params": params}, x, method=VAE.encode).mean[..., :vae.features]
         return jnp.concatenate([latent.mean(axis=(1, 2)), latent.std(axis=(1, 2))], axis=-1)
 
     chunks = []

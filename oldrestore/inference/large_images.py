@@ -3,8 +3,8 @@ separate compiled stages, each freeing what it no longer needs.
 
 One program for the whole chain keeps the buffers of every stage in one assignment; at 4000 x
 3000 a single 512-channel latent activation is 1.5 GB and a 64-channel full-resolution one 3 GB.
-As stages (VAE1's encoder; the mapping's head, partial non-local block and tail; VAE2's decoder),
-the peak is that of the largest stage (measured: benchmarks/restore.py).
+As stages (VAE1's encoder; the mapping's head, partial non-local block, tail and colour head;
+VAE2's decoder), the peak is that of the largest stage (measured: benchmarks/restore.py).
 Every stage computes exactly what `translate` computes (instance norms over the whole map).
 """
 
@@ -12,8 +12,8 @@ import functools
 
 import jax
 
-from oldrestore.models.mapping import MappingHead, MappingTail, ScratchMapping
-from oldrestore.models.vae import VAE
+from oldrestore.models.mapping import ColourHead, MappingHead, MappingTail, ScratchMapping
+from oldrestore.models.vae import VAE, join_colour, split_colour
 
 
 def _mapping_stages(mapping, latent_width: int):
@@ -46,14 +46,20 @@ def _compiled_stages(modules):
                        donate_argnums=1 if name == "nonlocal" else ()))
         for name, module in _mapping_stages(modules.mapping, modules.vae1.features)
     ]
-    return jax.jit(encode), parts, jax.jit(decode)
+    colour = jax.jit(functools.partial(_apply_part, ColourHead()))
+    return jax.jit(encode), parts, colour, jax.jit(decode)
 
 
 def translate_in_stages(modules, params: dict, photos, holes=None):
     """`restore.translate(modules, params, photos, holes)`, stage by stage (see module doc):
     returns (mapped latent, restored photos)."""
-    encode, parts, decode = _compiled_stages(modules)
+    encode, parts, colour_head, decode = _compiled_stages(modules)
     x = encode(params["vae1"], photos)
+    if modules.mapping.colour_stats:
+        x, colour = split_colour(x)
+        learned = x
     for name, part in parts:
         x = part(params["mapping"][name], x, *([holes] if name == "nonlocal" else []))
+    if modules.mapping.colour_stats:
+        x = join_colour(x, colour_head(params["mapping"]["colour"], learned, colour))
     return x, decode(params["vae2"], x)

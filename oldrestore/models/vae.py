@@ -110,6 +110,42 @@ class Decoder(nn.Module):
         return jnp.tanh(head(z))
 
 
+COLOUR_CHANNELS = 6  # per-channel mean and standard deviation of an RGB photo
+
+
+def latent_channels(features: int, colour_stats: bool) -> int:
+    return features + (COLOUR_CHANNELS if colour_stats else 0)
+
+
+def colour_statistics(images):
+    """[B, H, W, 3] -> [B, 6]: per-channel mean, then standard deviation, over the photo."""
+    mean = jnp.mean(images, axis=(1, 2))
+    return jnp.concatenate([mean, jnp.std(images, axis=(1, 2))], axis=-1)
+
+
+def join_colour(latent, colour):
+    """Appends colour [B, 6] to latent [B, h, w, C] as constant channels."""
+    planes = jnp.broadcast_to(colour[:, None, None, :], (*latent.shape[:3], colour.shape[-1]))
+    return jnp.concatenate([latent, planes.astype(latent.dtype)], axis=-1)
+
+
+def split_colour(latent):
+    """(learned channels, colour [B, 6]): the inverse of join_colour. The colour planes are
+    averaged, so a mapping's near-constant output planes read as their mean."""
+    planes = latent[..., -COLOUR_CHANNELS:]
+    return latent[..., :-COLOUR_CHANNELS], jnp.mean(planes, axis=(1, 2))
+
+
+def apply_colour(images, colour, eps: float = 1e-3):
+    """images rescaled per channel to colour's mean and standard deviation, clamped to [-1, 1]."""
+    target_mean, target_std = jnp.split(colour, 2, axis=-1)
+    own = colour_statistics(images)
+    own_mean, own_std = jnp.split(own, 2, axis=-1)
+    scale = (target_std / (own_std + eps))[:, None, None, :]
+    shifted = (images - own_mean[:, None, None, :]) * scale + target_mean[:, None, None, :]
+    return jnp.clip(shifted, -1.0, 1.0)
+
+
 class Encoded(NamedTuple):
     latent: jax.Array  # what the decoder sees: a posterior sample if a key was given, else the mean
     mean: jax.Array  # what the latent discriminator and the mapping network see
@@ -122,6 +158,12 @@ class VAE(nn.Module):
     `encode(x, key)` samples the latent when given a PRNG key (training) and returns the mean
     otherwise (inference); `decode(latent)`; `__call__(x, key)` does both and returns
     (reconstruction, Encoded).
+
+    colour_stats (a cpu deviation; off in the reference): instance norm after every layer
+    discards each photo's per-channel mean and scale, which the reference recovers only over
+    200k steps of learned priors. With it, the latent carries the input's per-channel mean and
+    standard deviation as COLOUR_CHANNELS constant channels after the `features` learned ones
+    (no noise, no KL), and the decoder rescales its output to them. No parameters are added.
     """
 
     features: int = 64
@@ -130,7 +172,12 @@ class VAE(nn.Module):
     out_channels: int = 3
     learned_variance: bool = False
     noise_std: float = 1.0  # the reference posterior's fixed standard deviation
+    colour_stats: bool = False
     dtype: jnp.dtype | None = None
+
+    @property
+    def latent_channels(self) -> int:
+        return latent_channels(self.features, self.colour_stats)
 
     def setup(self):
         self.encoder = Encoder(self.features, self.n_downsample, self.n_blocks, dtype=self.dtype)
@@ -149,13 +196,19 @@ class VAE(nn.Module):
             std, kl = jnp.exp(0.5 * logvar), kl_gaussian(mean, logvar)
         else:
             mean, std, kl = h, self.noise_std, kl_reference(h)
-        if key is None:
-            return Encoded(mean, mean, kl)
-        noise = jax.random.normal(key, mean.shape, mean.dtype)
-        return Encoded(mean + std * noise, mean, kl)
+        sample = mean
+        if key is not None:
+            sample = mean + std * jax.random.normal(key, mean.shape, mean.dtype)
+        if self.colour_stats:
+            colour = colour_statistics(x)
+            mean, sample = (join_colour(t, colour) for t in (mean, sample))
+        return Encoded(sample, mean, kl)
 
     def decode(self, latent):
-        return self.decoder(latent)
+        if not self.colour_stats:
+            return self.decoder(latent)
+        latent, colour = split_colour(latent)
+        return apply_colour(self.decoder(latent), colour)
 
     def __call__(self, x, key: jax.Array | None = None):
         encoded = self.encode(x, key)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from oldrestore import runs
 from oldrestore.configuration import ConfigError
-from oldrestore.models.vae import VAE
+from oldrestore.models.vae import VAE, latent_channels
 from oldrestore.stages import stage_spec
 
 NAMES = ("vae1", "vae2")  # VAE1 encodes the degraded photo; VAE2 the clean one, and decodes
@@ -33,12 +33,18 @@ def stage1_config(config, name: str):
 
 
 def latent_shape(config) -> tuple[int, int]:
-    """(downsampling factor, latent channels) shared by both VAEs; ConfigError if they differ."""
+    """(downsampling factor, latent channels) shared by both VAEs; ConfigError if they differ or
+    if their colour statistics do not match the mapping's."""
     models = [stage1_config(config, name).model for name in NAMES]
-    shapes = [(2**m.num_downsamples, m.width) for m in models]
+    shapes = [(2**m.num_downsamples, latent_channels(m.width, m.get("colour_stats", False)))
+              for m in models]
     if shapes[0] != shapes[1]:
         raise ConfigError(f"config.frozen: VAE1 and VAE2 latents differ (stride, channels): "
                           f"{shapes[0]} vs {shapes[1]}")
+    colour = config.model.get("colour_stats", False)
+    if any(m.get("colour_stats", False) != colour for m in models):
+        raise ConfigError(f"config.model.colour_stats={colour}: the frozen VAEs were trained "
+                          f"with colour_stats={not colour}")
     return shapes[0]
 
 
