@@ -74,6 +74,15 @@ def reference() -> ml_collections.ConfigDict:
     return c
 
 
+# Choices of the cpu recipe, not scale: field -> (why, measured effect); see configs/vae2.py.
+DEVIATIONS = {
+    "model.colour_stats": (
+        "the cpu VAEs' latents carry the photo's colour statistics (configs/vae2.py); the "
+        "mapping predicts the clean photo's from the degraded photo's",
+        "see VAE2's; the chain's numbers are in the study"),
+}
+
+
 def cpu(c: ml_collections.ConfigDict) -> None:
     """On top of the stage-1 cpu runs (width-32 VAEs, 128 crops) for a 2-core laptop."""
     shrink_for_cpu(c, total_steps=600, decay_steps=200)

@@ -21,6 +21,7 @@ import ml_collections
 from oldrestore.configuration import load_config_module, with_variant
 
 mapping = load_config_module(Path(__file__).with_name("mapping.py"))
+DEVIATIONS = mapping.DEVIATIONS
 
 
 def reference() -> ml_collections.ConfigDict:

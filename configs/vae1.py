@@ -18,6 +18,7 @@ from oldrestore.configuration import SHARED_DATA, load_config_module, with_varia
 from oldrestore.data.degrade import default_config as degradation_config
 
 vae2 = load_config_module(Path(__file__).with_name("vae2.py"))
+DEVIATIONS = vae2.DEVIATIONS  # the same choices (see vae2.py)
 
 
 def reference() -> ml_collections.ConfigDict:

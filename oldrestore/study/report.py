@@ -77,6 +77,13 @@ def write_report(path: Path, results: dict, curves: dict[str, Path]) -> None:
                     rows.append([arm, stage, domain, s["images"], s["psnr"], s["ssim"]])
         lines += _table(["arm", "VAE", "photos", "n", "PSNR (dB)", "SSIM"], rows)
 
+    lines += ["## The recipe against the reference configuration", "",
+              f"Every field where a stage's `{plan['variant']}` config differs from the "
+              "reference's, besides data paths, records and the steps above "
+              "(oldrestore/study/deviations.py reads them from configs/*.py).", ""]
+    lines += _table(["stage", "field", "reference", plan["variant"], "why", "measured effect"],
+                    [[d["stage"], d["field"], d["reference"], d["cpu"], d["why"], d["effect"]]
+                     for d in results["deviations"]])
     lines += ["## Training curves", ""]
     lines += [f"![{label}](figures/{Path(p).name})" for label, p in curves.items()] + [""]
     lines += ["## Configs, seeds, software", "",

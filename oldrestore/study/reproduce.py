@@ -17,8 +17,10 @@ from oldrestore.outputs import write_json_atomically
 from oldrestore.provenance import git_commit, software
 from oldrestore.runs import load
 from oldrestore.study import figures, methods, photos, scores
+from oldrestore.study.deviations import deviations
 from oldrestore.study.plan import (
     ABLATIONS,
+    CHAIN,
     MAIN,
     SECONDS_PER_STEP,
     SHARED_PHOTOS,
@@ -205,6 +207,7 @@ def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
                if (output / "timings.json").is_file() else {},
                "software": software(), "synthetic": synthetic, "old": real,
                "reconstruction": recon, "latent_gap": gaps,
+               "deviations": [row for stage in CHAIN for row in deviations(stage, variant)],
                "bundle": {"path": str(bundle), "contents": contents}}
     write_json_atomically(output / "results.json", results)
     write_report(output / "results.md", results, curves)
