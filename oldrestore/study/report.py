@@ -25,7 +25,7 @@ def write_report(path: Path, results: dict, curves: dict[str, Path]) -> None:
     lines = ["# Reproduction study", "",
              f"`python launch/reproduce.py --budget_minutes={plan['budget_minutes']:g} "
              f"--output {folder.name}" + (" --ablations" if plan["ablations"] else "") + "`, "
-             f"commit `{plan['commit']}`.", "",
+             f"trained at commit `{plan['commit']}`, scored at `{plan['scored_at']}`.", "",
              "## Plan", "",
              "The budget was turned into these step counts before training (from the seconds per "
              "step measured on a quiet 2-core machine); the wall time is what it took here.", ""]

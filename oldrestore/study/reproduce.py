@@ -42,8 +42,10 @@ class PlanMismatch(ValueError):
 
 
 def _check_plan(output: Path, plan: Plan, ablations: bool, variant: str) -> dict:
+    """The plan, written to plan.json on the first run. Its "commit" is the code the plan was
+    made (and its training started) with; a later run's own commit is "scored_at"."""
     record = {"budget_minutes": plan.budget_minutes, "steps": plan.steps, "variant": variant,
-              "seconds_per_step": SECONDS_PER_STEP, "shares": SHARES}
+              "seconds_per_step": SECONDS_PER_STEP, "shares": SHARES, "commit": git_commit()}
     path = output / "plan.json"
     if path.is_file():
         planned = json.loads(path.read_text())
@@ -51,9 +53,10 @@ def _check_plan(output: Path, plan: Plan, ablations: bool, variant: str) -> dict
             raise PlanMismatch(f"{output}: was planned for --budget_minutes="
                                f"{planned['budget_minutes']:g} ({planned['variant']} configs); "
                                "use that, or another --output")
+        record["commit"] = planned.get("commit", record["commit"])
     output.mkdir(parents=True, exist_ok=True)
     write_json_atomically(path, record)
-    return record | {"ablations": ablations, "commit": git_commit()}
+    return record | {"ablations": ablations, "scored_at": git_commit()}
 
 
 def _restore_arm(arm, output: Path, testset: Path, old: Path, masks: dict, say) -> dict:
@@ -202,7 +205,8 @@ def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
         "data": f"{data.clean_dir} (clean photos, train split), {data.old_dir} (real old "
                 f"photos, train split), {data.masks_dir} (defect masks): research-use images, so "
                 "the weights are for research use",
-        "commit": record["commit"], **quality_notes(synthetic)})
+        "commit": record["commit"], "scored_at": record["scored_at"],
+        **quality_notes(synthetic)})
     results = {"plan": record, "timings": json.loads((output / "timings.json").read_text())
                if (output / "timings.json").is_file() else {},
                "software": software(), "synthetic": synthetic, "old": real,
