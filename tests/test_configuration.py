@@ -114,10 +114,13 @@ def test_cpu_variant_is_the_recipe(name):
     assert (config.log_every_steps, config.ckpt_every_steps) == (20, 200)
     assert config.get("degradation", {}).get("loop_over_examples", True)  # one device: fast form
     assert config.data.get("masks_dir", "../shared/data/masks") == "../shared/data/masks"
-    # The one loss deviation: the VAEs' pixel term (the paper's alpha, absent from the reference).
+    # The loss deviations: the VAEs' pixel term (the paper's alpha, absent from the reference)
+    # and the detector's plain BCE, each stated in the config's DEVIATIONS.
     assert config.loss.get("l1", 10.0) == 10.0
+    assert config.loss.get("name", "bce") == "bce"
     reference = load_config(name)
-    assert {**config.loss.to_dict(), "l1": 0} == {**reference.loss.to_dict(), "l1": 0}
+    stated = {"l1": 0, "name": ""}
+    assert {**config.loss.to_dict(), **stated} == {**reference.loss.to_dict(), **stated}
 
 
 def test_cpu_variant_sources():
