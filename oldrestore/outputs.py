@@ -25,15 +25,20 @@ def image_grid(rows: dict[str, np.ndarray], max_columns: int = 8) -> np.ndarray:
         images = to_uint8(images[:max_columns])
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)
-        tiles.append(images)
-    n, h, w = tiles[0].shape[0], tiles[0].shape[1], tiles[0].shape[2]
-    gutter = 2
-    grid = np.full((len(tiles) * (h + gutter) - gutter, n * (w + gutter) - gutter, 3), 255,
-                   np.uint8)
-    for r, images in enumerate(tiles):
-        for c in range(n):
-            grid[r * (h + gutter):r * (h + gutter) + h, c * (w + gutter):c * (w + gutter) + w] = (
-                images[c])
+        tiles.append(list(images))
+    return grid_image(tiles, gap=2)
+
+
+def grid_image(rows: list[list[np.ndarray]], gap: int = 4) -> np.ndarray:
+    """The uint8 H x W x 3 `rows` of images tiled on white with `gap` pixels between them."""
+    height, width = rows[0][0].shape[:2]
+    columns = max(len(row) for row in rows)
+    grid = np.full(
+        (len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3), 255, np.uint8)
+    for r, row in enumerate(rows):
+        for c, image in enumerate(row):
+            top, left = r * (height + gap), c * (width + gap)
+            grid[top:top + height, left:left + width] = image
     return grid
 
 

@@ -171,3 +171,28 @@ def test_one_child_item_reports_its_step(tfds_dir, monkeypatch):
     assert row["flops"] > 0 and len(row["runs_s"]) == 1 and row["seconds"] > 0
     assert row["gflops"] == pytest.approx(row["flops"] / row["seconds"] / 1e9)
     assert row["flops_lower_bound"] is False  # no loop of VAE2's step multiplies
+
+
+def test_face_detection_counts_faces_per_photo_and_draws_sheets(tmp_path):
+    """benchmarks/face_detection.py on one portrait and one blank photo: one face, on the
+    portrait, a sheet with it, and a clear refusal of a missing folder."""
+    import json
+
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    from benchmarks import face_detection
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(skimage.data.astronaut()).save(photos / "astronaut.png")
+    Image.fromarray(np.full((60, 80, 3), 200, np.uint8)).save(photos / "blank.png")
+    out = tmp_path / "out"
+    assert face_detection.main(["--photos", str(photos), "--out", str(out)]) == 0
+    result = json.loads((out / "face_detection.json").read_text())
+    counts = {r["photo"]: r["faces"] for r in result["photos"]}
+    assert counts == {"astronaut.png": 1, "blank.png": 0}
+    assert result["summary"]["with_faces"] == 1 and result["sheets"] == ["faces_00.jpg"]
+    assert Image.open(out / "faces_00.jpg").size == (face_detection.CELL,) * 2
+    assert face_detection.main(["--photos", str(tmp_path / "none"), "--out", str(out)]) == 2

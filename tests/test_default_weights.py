@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import skimage.data
 from PIL import Image
 
 from launch import restore as restore_command
@@ -21,11 +22,13 @@ def test_the_default_bundle_ships_small_and_complete():
     assert DEFAULT_BUNDLE.is_file(), f"{DEFAULT_BUNDLE} is missing from the package"
     assert DEFAULT_BUNDLE.stat().st_size <= MAX_BYTES
     bundle = Bundle(DEFAULT_BUNDLE)
-    assert set(CHAIN) <= set(bundle.stages())
+    assert {*CHAIN, "face"} <= set(bundle.stages())
     meta = bundle.meta
     assert meta["command"].startswith("python launch/reproduce.py --budget_minutes=")
     assert set(json.loads(meta["steps"])) == set(CHAIN)
     assert meta["commit"] and "research use" in meta["data"] and "scores" in meta
+    assert meta["face"].startswith("python launch/train.py --config=configs/face.py:cpu")
+    assert "held-out" in meta["face_scores"]
 
 
 def test_restore_uses_the_default_bundle_without_checkpoints(tmp_path, capsys):
@@ -38,3 +41,15 @@ def test_restore_uses_the_default_bundle_without_checkpoints(tmp_path, capsys):
     assert restored.size == (90, 70) and restored.mode == "RGB"
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["weights"] == str(DEFAULT_BUNDLE)
+
+
+def test_with_faces_works_on_a_fresh_install(tmp_path):
+    """The face network ships in the default bundle: the astronaut's face is found on the
+    restored photo, enhanced and blended back, with no --checkpoints."""
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).resize((256, 256), Image.LANCZOS).save(photo)
+    out = tmp_path / "out"
+    assert restore_command.main(["--input", str(photo), "--output", str(out), "--with_faces"]) == 0
+    entry, = json.loads((out / "report.json").read_text())["inputs"]
+    assert entry["status"] == "ok" and entry["faces"] == 1
+    assert Image.open(out / "astronaut.png").size == (256, 256)

@@ -7,7 +7,7 @@ from oldrestore.study.deviations import SCALE, deviations
 from oldrestore.study.plan import CHAIN, CONFIGS
 
 
-@pytest.mark.parametrize("stage", CHAIN)
+@pytest.mark.parametrize("stage", [*CHAIN, "face"])
 def test_every_stated_deviation_is_a_real_difference(stage):
     """A config's DEVIATIONS must name fields its cpu variant really changes (no stale notes),
     and each shows up in the table with its reason."""

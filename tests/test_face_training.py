@@ -2,11 +2,14 @@
 networks, optimizers and data, gradients against the losses written plainly, records, resume,
 evaluation and sharded-versus-single-device equality."""
 
+from pathlib import Path
+
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import skimage.data
 from PIL import Image
 
 from oldrestore.data.sharding import make_mesh, shard_batch
@@ -100,8 +103,10 @@ def test_inputs_are_degraded_faces_without_defects():
 
 def test_gradients_equal_the_losses_written_plainly(tfds_dir):
     """Adam has b1 = 0, so its first moment after one step is the gradient itself: compare it with
-    jax.grad of SPADE's losses written out directly (G and D each on their own D pass)."""
+    jax.grad of SPADE's losses written out directly (G and D each on their own D pass), plus
+    the optional pixel L1."""
     config = face_smoke_config(tfds_dir)
+    config.loss.l1 = 3.0
     mesh = make_mesh(jax.devices()[:1])
     stage, state, step, constants = compiled_step(config, mesh, face_stage)
     batch = shard_batch(next(stage.batches), mesh)
@@ -129,7 +134,8 @@ def test_gradients_equal_the_losses_written_plainly(tfds_dir):
         fake_outputs, real_outputs = discriminate(d_state["params"], fake)
         return (face_losses.hinge_g_loss(fake_outputs)
                 + face_losses.feature_matching(real_outputs, fake_outputs, 10.0)
-                + vgg_loss(fake, y, constants["vgg"], config.loss.vgg_layer_weights, 10.0))
+                + vgg_loss(fake, y, constants["vgg"], config.loss.vgg_layer_weights, 10.0)
+                + 3.0 * jnp.mean(jnp.abs(fake - y)))
 
     def d_loss(params):
         fake_outputs, real_outputs = discriminate(params, generate(g_state["params"]))
@@ -187,10 +193,15 @@ def test_evaluation_of_a_run(straight_run, tmp_path):
     for i in range(3):
         Image.fromarray(np.full((40, 30, 3), 60 * i, np.uint8)).save(old_faces / f"{i}.png")
     config.data.old_faces_dir = str(old_faces)
+    old_photos = tmp_path / "old_photos"  # whole photos: their faces are found and aligned
+    old_photos.mkdir()
+    Image.fromarray(skimage.data.astronaut()).save(old_photos / "astronaut.png")
+    config.data.old_photos_dir = str(old_photos)
     (workdir / "config.json").write_text(config.to_json())
     report = face_evaluation.evaluate(workdir, EvaluationOptions(split="train", max_images=3),
                                       batch_size=2)
-    assert report["images"] == 3 and report["old_faces"] == 3
+    assert report["images"] == 3 and report["old_faces"] == 3 and report["old_photo_faces"] == 1
+    assert Path(report["old_photo_faces_grid"]).is_file()
     for name in ("degraded", "enhanced"):
         assert np.isfinite(report[name]["psnr"]) and -1.0 <= report[name]["ssim"] <= 1.0
         assert report[name]["lpips"] >= 0.0

@@ -22,6 +22,7 @@ from oldrestore.data.folder_dataset import (
     SPLITS,
     PreparedDataset,
     build,
+    named_images_info,
     nonempty_splits,
     png_bytes,
 )
@@ -64,16 +65,7 @@ class AlignedFaces(tfds.core.GeneratorBasedBuilder):
     url_infos = None  # nothing is downloaded (see folder_dataset.FolderImages)
 
     def _info(self) -> tfds.core.DatasetInfo:
-        size = self.builder_config.size
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=self.builder_config.description,
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(size, size, 3), encoding_format="png"),
-                "name": tfds.features.Text(),
-            }),
-            metadata=tfds.core.MetadataDict(skipped=[], photos=0),
-        )
+        return named_images_info(self, self.builder_config.size, photos=0)
 
     def _split_generators(self, dl_manager):
         generators = nonempty_splits({split: self._generate_examples(split) for split in SPLITS})

@@ -64,6 +64,20 @@ def nonempty_splits(examples: dict[str, Iterator]) -> dict[str, Iterator]:
     return generators
 
 
+def named_images_info(builder, size: int | None = None, **metadata) -> tfds.core.DatasetInfo:
+    """The info of a dataset of `image` (uint8 H x W x 3 PNG; size x size if given) and `name`
+    (the photo's file name) examples, whose metadata starts as `metadata` plus no skipped photo."""
+    return tfds.core.DatasetInfo(
+        builder=builder,
+        description=builder.builder_config.description,
+        features=tfds.features.FeaturesDict({
+            "image": tfds.features.Image(shape=(size, size, 3), encoding_format="png"),
+            "name": tfds.features.Text(),
+        }),
+        metadata=tfds.core.MetadataDict(skipped=[], **metadata),
+    )
+
+
 class FolderImagesConfig(tfds.core.BuilderConfig):
     """Which photos to prepare; built by `prepare`, which lists them."""
 
@@ -89,15 +103,7 @@ class FolderImages(tfds.core.GeneratorBasedBuilder):
     url_infos = None
 
     def _info(self) -> tfds.core.DatasetInfo:
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=self.builder_config.description,
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=(None, None, 3), encoding_format="png"),
-                "name": tfds.features.Text(),
-            }),
-            metadata=tfds.core.MetadataDict(skipped=[]),
-        )
+        return named_images_info(self)
 
     def _split_generators(self, dl_manager):
         config = self.builder_config

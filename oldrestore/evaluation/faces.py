@@ -1,6 +1,7 @@
 """How well a trained face network enhances held-out faces: PSNR, SSIM and LPIPS (AlexNet) of the
 enhanced face against the clean one, next to the degraded input's; a grid of degraded / enhanced /
-clean; and before/after grids of real old faces (`data.old_faces_dir`), which have no clean truth.
+clean; and before/after grids of real old faces (`data.old_faces_dir`, face crops) and of the faces
+found in whole old photos (`data.old_photos_dir`), which have no clean truth.
 
 Held-out faces are prepared as in training (face_data: aligned faces, or centre squares, at the
 network's size) and degraded exactly as in training (pairs.degraded_pairs) with a fixed key per
@@ -29,6 +30,7 @@ from oldrestore.train.face_data import face_square, held_out_faces
 SCORED = ("degraded", "enhanced")
 METRICS = ("psnr", "ssim", "lpips")
 GRID_COLUMNS = 8
+OLD_PHOTO_FACES = 32  # the first faces found in the whole old photos of `data.old_photos_dir`
 
 
 def _scores(image, clean, lpips_params):
@@ -49,12 +51,16 @@ def _in_batches(fn, images: np.ndarray, batch_size: int):
 
 
 def old_faces_grid(enhance, folder: str, size: int, path: Path, batch_size: int,
-                   align: bool) -> int:
-    """Rows of old faces, each followed by its enhanced version; returns how many faces (none:
-    no grid)."""
-    photos = [load_rgb(p) for p in list_images(folder)]
-    faces = np.array([face for photo in photos for face in aligned_faces(photo, size)] if align
-                     else [face_square(photo, size) for photo in photos], np.uint8)
+                   align: bool, max_faces: int | None = None) -> int:
+    """Rows of old faces (the first `max_faces` found), each followed by its enhanced version;
+    returns how many faces (none: no grid)."""
+    found = []
+    for photo_path in list_images(folder):
+        photo = load_rgb(photo_path)
+        found += aligned_faces(photo, size) if align else [face_square(photo, size)]
+        if max_faces is not None and len(found) >= max_faces:
+            break
+    faces = np.array(found[:max_faces], np.uint8)
     if not len(faces):
         return 0
     enhanced = _in_batches(lambda images, _: enhance(images / 127.5 - 1.0), faces, batch_size)
@@ -113,5 +119,12 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
                                              config.data.get("align_faces", False))
         if report["old_faces"]:
             report["old_faces_grid"] = str(path)
+    old_photos_dir = config.data.get("old_photos_dir")
+    if old_photos_dir and Path(old_photos_dir).is_dir():
+        path = out_dir / "old_photo_faces.png"
+        report["old_photo_faces"] = old_faces_grid(enhance, old_photos_dir, size, path,
+                                                   batch_size, True, OLD_PHOTO_FACES)
+        if report["old_photo_faces"]:
+            report["old_photo_faces_grid"] = str(path)
     write_json_atomically(out_dir / f"{split}.json", report)
     return report

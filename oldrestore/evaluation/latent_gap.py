@@ -67,7 +67,7 @@ def latent_summaries(trained: runs.Trained, images: np.ndarray) -> np.ndarray:
     @jax.jit
     def summarise(images_uint8):
         x = images_uint8.astype(jnp.float32) / 127.5 - 1.0
-        latent = vae.apply({"params": params}, x, method=VAE.encode).mean[..., :vae.features]
+        latent = vae.learned(vae.apply({"params": params}, x, method=VAE.encode).mean)
         return jnp.concatenate([latent.mean(axis=(1, 2)), latent.std(axis=(1, 2))], axis=-1)
 
     chunks = []

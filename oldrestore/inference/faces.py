@@ -14,6 +14,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from PIL import Image, ImageDraw
 
 from oldrestore.faces import align_face, detect_faces, paste_back
 from oldrestore.runs import RunError, Trained
@@ -27,6 +28,25 @@ class FaceResult:
     landmarks: list  # (5, 2) per enhanced face
     aligned: list  # uint8 canvases before enhancement
     enhanced: list  # uint8 canvases after
+
+
+def find_faces(photo: np.ndarray, min_face: int) -> list:
+    """The faces of a uint8 photo whose box is at least `min_face` px, most confident first."""
+    # MTCNN's search size grows with the photo, so a large scan's pyramid stays small.
+    search = max(20.0, min(photo.shape[:2]) / 50.0)
+    return detect_faces(photo, min_face_size=search, skip_smaller_than=min_face)
+
+
+def mark_faces(photo: np.ndarray, boxes, landmarks) -> np.ndarray:
+    """The photo with each box in red and its five landmarks in green."""
+    marked = Image.fromarray(photo.copy())
+    draw = ImageDraw.Draw(marked)
+    width = max(2, round(min(photo.shape[:2]) / 250))
+    for box, points in zip(boxes, landmarks, strict=True):
+        draw.rectangle([float(v) for v in box], outline=(255, 0, 0), width=width)
+        for x, y in np.asarray(points):
+            draw.ellipse((x - width, y - width, x + width, y + width), fill=(0, 255, 0))
+    return np.asarray(marked)
 
 
 class FaceEnhancer:
@@ -48,9 +68,7 @@ class FaceEnhancer:
 
     def __call__(self, photo: np.ndarray) -> FaceResult:
         """photo: uint8 H x W x 3."""
-        # MTCNN's search size grows with the photo, so a large scan's pyramid stays small.
-        search = max(20.0, min(photo.shape[:2]) / 50.0)
-        faces = detect_faces(photo, min_face_size=search, skip_smaller_than=self.min_face)
+        faces = find_faces(photo, self.min_face)
         result = FaceResult(photo=photo, boxes=[], landmarks=[], aligned=[], enhanced=[])
         matrices = []
         for face in faces:

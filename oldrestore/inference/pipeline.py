@@ -14,12 +14,12 @@ from pathlib import Path
 
 import jax
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 from tqdm import tqdm
 
 from oldrestore.data.images import IMAGE_SUFFIXES
 from oldrestore.evaluation.mask_metrics import overlay
-from oldrestore.inference.faces import FaceEnhancer, FaceResult
+from oldrestore.inference.faces import FaceEnhancer, FaceResult, mark_faces
 from oldrestore.inference.photos import Photo, PhotoError, encode_like, read_photo
 from oldrestore.inference.restore import Restorer
 from oldrestore.inference.scratch_detection import detect_scratches
@@ -119,13 +119,8 @@ def _write_intermediate(folder: Path, stem: str, photo: Photo, restored, mask,
         write_png_atomically(folder / f"{stem}_mask.png", mask.astype(np.uint8) * 255)
         write_png_atomically(folder / f"{stem}_overlay.png", overlay(before, mask))
     if faces is not None and faces.boxes:
-        marked = Image.fromarray(faces.photo.copy())
-        draw = ImageDraw.Draw(marked)
-        for box, points in zip(faces.boxes, faces.landmarks, strict=True):
-            draw.rectangle(box, outline=(255, 0, 0), width=2)
-            for x, y in points:
-                draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(0, 255, 0))
-        write_png_atomically(folder / f"{stem}_faces.png", np.asarray(marked))
+        write_png_atomically(folder / f"{stem}_faces.png",
+                             mark_faces(faces.photo, faces.boxes, faces.landmarks))
         pairs = [np.concatenate([a, e], 0) for a, e in zip(faces.aligned, faces.enhanced,
                                                               strict=True)]
         write_png_atomically(folder / f"{stem}_faces_before_after.png", np.concatenate(pairs, 1))

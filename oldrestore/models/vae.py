@@ -179,6 +179,11 @@ class VAE(nn.Module):
     def latent_channels(self) -> int:
         return latent_channels(self.features, self.colour_stats)
 
+    def learned(self, latent):
+        """The channels the encoder learns, without the colour statistics appended to them: what
+        the latent discriminator and the latent-gap metric compare."""
+        return latent[..., :self.features]
+
     def setup(self):
         self.encoder = Encoder(self.features, self.n_downsample, self.n_blocks, dtype=self.dtype)
         self.decoder = Decoder(

@@ -8,8 +8,7 @@ import matplotlib
 import numpy as np
 from PIL import Image
 
-from oldrestore.data.degrade.dataset_writer import grid_image
-from oldrestore.outputs import write_png_atomically
+from oldrestore.outputs import grid_image, write_png_atomically
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402

@@ -3,12 +3,12 @@ a multi-scale PatchGAN with spectral norm judges its output (configs/face.py say
 setting is).
 
 Losses (SPADE's, which the reference's face model calls into): generator = hinge GAN + D feature
-matching x10 + VGG x10; discriminator = hinge on real + hinge on fake. As in SPADE, D sees the
-generated and the clean faces as one batch: one D pass (one spectral-norm power iteration) gives
-D's loss and gradient and the generator's adversarial terms. SPADE's trainer steps G, then runs
-the updated G again to make D's fake; we update both from one forward, as the other stages do (so
-D learns from the fake of the G before the step, and G's batch-norm statistics and spectral
-vectors advance once per step instead of twice).
+matching x10 + VGG x10 (+ an optional pixel L1, ours); discriminator = hinge on real + hinge on
+fake. As in SPADE, D sees the generated and the clean faces as one batch: one D pass (one
+spectral-norm power iteration) gives D's loss and gradient and the generator's adversarial terms.
+SPADE's trainer steps G, then runs the updated G again to make D's fake; we update both from one
+forward, as the other stages do (so D learns from the fake of the G before the step, and G's
+batch-norm statistics and spectral vectors advance once per step instead of twice).
 """
 
 import jax
@@ -65,8 +65,6 @@ def initial_state_fn(config):
     return init
 
 
-
-
 def generator_variables(net_state) -> dict:
     return {name: net_state[name] for name in ("params", *GENERATOR_STATE)}
 
@@ -112,6 +110,8 @@ def make_stage(config, mesh) -> Stage:
                                   weight=weights.vgg,
                                   imagenet_normalize=weights.vgg_imagenet_normalize),
             }
+            if weights.get("l1"):
+                terms["g_l1"] = jnp.mean(jnp.abs(fake - y)) * weights.l1
             return sum(terms.values()), terms
 
         d_value, ct_d = jax.value_and_grad(d_loss)(outputs)

@@ -88,8 +88,7 @@ def make_stage(config, mesh) -> Stage:
         def vae_forward(params):
             encoded = vae.apply({"params": params}, x, key, method=VAE.encode)
             recon = vae.apply({"params": params}, encoded.latent, method=VAE.decode)
-            # The latent discriminator sees the learned channels, not the photo's colour stats.
-            return recon, encoded.mean[..., :config.model.width], encoded.kl
+            return recon, vae.learned(encoded.mean), encoded.kl
 
         (recon, mean, kl), vae_vjp = jax.vjp(vae_forward, state["vae"]["params"])
         d = discriminate(disc, state["disc"], x, recon)

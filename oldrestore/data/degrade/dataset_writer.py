@@ -18,6 +18,7 @@ from oldrestore.data.degrade.pipeline import degrade_pair
 from oldrestore.data.degrade.textures import load_textures
 from oldrestore.data.images import list_images, load_images
 from oldrestore.data.sources import EMBEDDED, photo_paths
+from oldrestore.outputs import grid_image
 
 FOLDERS = ("clean", "degraded", "mask")
 GRID_SAMPLES = 6
@@ -35,19 +36,6 @@ def save_png(array: np.ndarray, path: Path) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     image.save(temporary, format="PNG")
     os.replace(temporary, path)
-
-
-def grid_image(rows: list[list[np.ndarray]], gap: int = 4) -> np.ndarray:
-    """The uint8 H x W x 3 `rows` of images tiled on white with `gap` pixels between them."""
-    height, width = rows[0][0].shape[:2]
-    columns = max(len(row) for row in rows)
-    grid = np.full(
-        (len(rows) * (height + gap) - gap, columns * (width + gap) - gap, 3), 255, np.uint8)
-    for r, row in enumerate(rows):
-        for c, image in enumerate(row):
-            top, left = r * (height + gap), c * (width + gap)
-            grid[top:top + height, left:left + width] = image
-    return grid
 
 
 def _refuse_to_overwrite(inputs: list[Path], outputs: list[Path]) -> None:
