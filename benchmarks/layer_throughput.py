@@ -2,8 +2,9 @@
 
     python benchmarks/layer_throughput.py [--batch 2] [--out FILE.json]
 
-For each layer: forward, and forward + backward (gradients w.r.t. the input and the parameters),
-as milliseconds and GFLOP/s of useful work (multiplications by padding or inserted zeros are not
+For each layer: forward, forward + backward (gradients w.r.t. the input and the parameters), and
+each gradient alone (its pass's time minus the forward's), as milliseconds and GFLOP/s of useful
+work (multiplications by padding or inserted zeros are not
 counted). Two rows show the slow forms our layers avoid: the transposed conv as a conv over the
 zero-dilated input, and the stride-1 discriminator conv with its plain (2, 2) padding (whose kernel
 gradient XLA:CPU computes very slowly). Last, the VAE encoder + decoder (reference width) at
@@ -49,6 +50,9 @@ def measure(name, apply, params, x, macs_per_output_pixel: int) -> dict:
     gflop = 2 * y.size // y.shape[-1] * macs_per_output_pixel / 1e9
     forward_s = best_time(jax.jit(apply), params, x)
     train_s = best_time(jax.jit(jax.grad(loss, argnums=(0, 1))), params, x)
+    # Where the backward pass goes: the forward plus one gradient, each alone.
+    input_grad_s = best_time(jax.jit(jax.grad(loss, argnums=1)), params, x) - forward_s
+    kernel_grad_s = best_time(jax.jit(jax.grad(loss, argnums=0)), params, x) - forward_s
     return {
         "layer": name,
         "input": list(x.shape),
@@ -59,6 +63,10 @@ def measure(name, apply, params, x, macs_per_output_pixel: int) -> dict:
         # The backward pass costs two forwards: the input gradient and the kernel gradient.
         "train_ms": round(train_s * 1e3, 2),
         "train_gflops": round(3 * gflop / train_s, 1),
+        "input_grad_ms": round(input_grad_s * 1e3, 2),
+        "input_grad_gflops": round(gflop / input_grad_s, 1),
+        "kernel_grad_ms": round(kernel_grad_s * 1e3, 2),
+        "kernel_grad_gflops": round(gflop / kernel_grad_s, 1),
     }
 
 
@@ -140,11 +148,14 @@ def main():
     args = parser.parse_args()
 
     layers = layer_cases(args.batch)
-    print(f"{'layer':<48} {'fwd ms':>9} {'GFLOP/s':>8} {'fwd+bwd ms':>11} {'GFLOP/s':>8}")
+    print(f"{'layer':<48} {'fwd ms':>9} {'GFLOP/s':>8} {'fwd+bwd ms':>11} {'GFLOP/s':>8} "
+          f"{'d input ms':>11} {'GFLOP/s':>8} {'d kernel ms':>12} {'GFLOP/s':>8}")
     for r in layers:
         print(
             f"{r['layer']:<48} {r['forward_ms']:>9.1f} {r['forward_gflops']:>8.1f} "
-            f"{r['train_ms']:>11.1f} {r['train_gflops']:>8.1f}"
+            f"{r['train_ms']:>11.1f} {r['train_gflops']:>8.1f} "
+            f"{r['input_grad_ms']:>11.1f} {r['input_grad_gflops']:>8.1f} "
+            f"{r['kernel_grad_ms']:>12.1f} {r['kernel_grad_gflops']:>8.1f}"
         )
     vae = vae_case(args.batch)
     times = f"forward {vae['forward_s']} s, forward+backward {vae['forward_backward_s']} s"
