@@ -19,15 +19,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SHEET_COLUMNS, SHEET_ROWS, CELL = 6, 4, 320
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(ImageOps.exif_transpose(image).convert("RGB"))
 
 
 def thumbnail(photo: np.ndarray) -> np.ndarray:
@@ -59,21 +54,25 @@ def main(argv=None) -> int:
                         help="faces with a smaller box are left alone (restore.py's default)")
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "face_detection"))
     args = parser.parse_args(argv)
-    from oldrestore.data.images import IMAGE_SUFFIXES
+    from oldrestore.data.images import ImageReadError, list_images, load_rgb
     from oldrestore.inference.faces import find_faces, mark_faces
 
     folder = Path(args.photos)
-    if not folder.is_dir():
-        print(f"{folder}: no such folder (the study photos live in ../shared/data)",
-              file=sys.stderr)
+    paths = list_images(folder) if folder.is_dir() else []
+    if not paths:
+        print(f"{folder}: no such folder, or no images in it (the study photos live in "
+              "../shared/data)", file=sys.stderr)
         return 2
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     records, marked = [], []
     for path in paths:
-        photo = read_rgb(path)
+        try:
+            photo = load_rgb(path)
+        except ImageReadError as error:
+            print(f"skipped: {error}", file=sys.stderr)
+            continue
         find_faces(photo, args.min_face)  # compiles this photo's pyramid sizes
         start = time.perf_counter()
         faces = find_faces(photo, args.min_face)
@@ -87,13 +86,15 @@ def main(argv=None) -> int:
                                                [f.landmarks for f in faces])))
         print(f"{path.name}: {len(faces)} face(s), {seconds * 1000:.0f} ms", flush=True)
 
+    if not records:
+        print(f"{folder}: none of its images could be read", file=sys.stderr)
+        return 2
     counts = [r["faces"] for r in records]
     times = [r["seconds"] for r in records]
     summary = {"photos": len(records), "with_faces": sum(c > 0 for c in counts),
-               "faces": sum(counts), "max_per_photo": max(counts, default=0),
-               "median_seconds": statistics.median(times) if times else None,
-               "median_pixels": statistics.median(r["size"][0] * r["size"][1] for r in records)
-               if records else None}
+               "faces": sum(counts), "max_per_photo": max(counts),
+               "median_seconds": statistics.median(times),
+               "median_pixels": statistics.median(r["size"][0] * r["size"][1] for r in records)}
     sheets = contact_sheets(marked, out) if marked else []
     result = {"folder": str(folder), "min_face": args.min_face, "summary": summary,
               "machine": platform.processor() or platform.machine(),

@@ -174,8 +174,9 @@ def test_one_child_item_reports_its_step(tfds_dir, monkeypatch):
 
 
 def test_face_detection_counts_faces_per_photo_and_draws_sheets(tmp_path):
-    """benchmarks/face_detection.py on one portrait and one blank photo: one face, on the
-    portrait, a sheet with it, and a clear refusal of a missing folder."""
+    """benchmarks/face_detection.py on one portrait, one blank photo and one broken file: one
+    face, on the portrait, a sheet with it, the broken file skipped, and a clear refusal of a
+    missing or empty folder."""
     import json
 
     import numpy as np
@@ -188,6 +189,7 @@ def test_face_detection_counts_faces_per_photo_and_draws_sheets(tmp_path):
     photos.mkdir()
     Image.fromarray(skimage.data.astronaut()).save(photos / "astronaut.png")
     Image.fromarray(np.full((60, 80, 3), 200, np.uint8)).save(photos / "blank.png")
+    (photos / "broken.png").write_bytes(b"not a png")
     out = tmp_path / "out"
     assert face_detection.main(["--photos", str(photos), "--out", str(out)]) == 0
     result = json.loads((out / "face_detection.json").read_text())
@@ -196,3 +198,5 @@ def test_face_detection_counts_faces_per_photo_and_draws_sheets(tmp_path):
     assert result["summary"]["with_faces"] == 1 and result["sheets"] == ["faces_00.jpg"]
     assert Image.open(out / "faces_00.jpg").size == (face_detection.CELL,) * 2
     assert face_detection.main(["--photos", str(tmp_path / "none"), "--out", str(out)]) == 2
+    (tmp_path / "empty").mkdir()
+    assert face_detection.main(["--photos", str(tmp_path / "empty"), "--out", str(out)]) == 2

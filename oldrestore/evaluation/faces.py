@@ -112,19 +112,15 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     write_png_atomically(grid_path, image_grid(
         {name: outputs[name][:GRID_COLUMNS] for name in ("degraded", "enhanced", "clean")}))
     report["grid"] = str(grid_path)
-    old_faces_dir = config.data.get("old_faces_dir")
-    if old_faces_dir and Path(old_faces_dir).is_dir():
-        path = out_dir / "old_faces.png"
-        report["old_faces"] = old_faces_grid(enhance, old_faces_dir, size, path, batch_size,
-                                             config.data.get("align_faces", False))
-        if report["old_faces"]:
-            report["old_faces_grid"] = str(path)
-    old_photos_dir = config.data.get("old_photos_dir")
-    if old_photos_dir and Path(old_photos_dir).is_dir():
-        path = out_dir / "old_photo_faces.png"
-        report["old_photo_faces"] = old_faces_grid(enhance, old_photos_dir, size, path,
-                                                   batch_size, True, OLD_PHOTO_FACES)
-        if report["old_photo_faces"]:
-            report["old_photo_faces_grid"] = str(path)
+    # (report key, folder field, align, most faces): face crops, then whole old photos.
+    old_grids = (("old_faces", "old_faces_dir", config.data.get("align_faces", False), None),
+                 ("old_photo_faces", "old_photos_dir", True, OLD_PHOTO_FACES))
+    for key, field, align, most in old_grids:
+        folder = config.data.get(field)
+        if folder and Path(folder).is_dir():
+            path = out_dir / f"{key}.png"
+            report[key] = old_faces_grid(enhance, folder, size, path, batch_size, align, most)
+            if report[key]:
+                report[f"{key}_grid"] = str(path)
     write_json_atomically(out_dir / f"{split}.json", report)
     return report
