@@ -1,5 +1,8 @@
 """Folders of photos as prepared tfds datasets: odd files, stable splits, no needless work."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -135,3 +138,18 @@ def test_a_split_without_readable_photos_is_empty(tmp_path):
         photo.write_bytes(b"broken")
     with pytest.warns(UserWarning), pytest.raises(ValueError, match="none of its 2 images"):
         prepare(str(folder), tmp_path / "tfds")
+
+
+def test_two_processes_preparing_one_folder_at_once_both_succeed(tmp_path):
+    """Two runs started together used to race to rename tfds's incomplete folder."""
+    folder = _photo_folder(tmp_path / "photos", 40)
+    script = ("import sys; from oldrestore.data.folder_dataset import prepare; "
+              "p = prepare(sys.argv[1], sys.argv[2]); "
+              "print(p.num_examples('train') + p.num_examples('test'))")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(folder), str(tmp_path / "tfds")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    results = [run.communicate(timeout=300) + (run.returncode,) for run in runs]
+    for out, err, code in results:
+        assert code == 0, err[-2000:]
+        assert out.strip() == "40"

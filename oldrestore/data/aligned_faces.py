@@ -94,11 +94,10 @@ def prepare_aligned(photos: PreparedDataset, size: int, prefixes: tuple[str, ...
     """The aligned faces of prepared `photos` (all, or those named with one of `prefixes`) at
     `size`, stored under `data_dir` unless already there."""
     config = AlignedFacesConfig(photos=photos, size=size, prefixes=prefixes)
-    builder = AlignedFaces(config=config, data_dir=str(Path(data_dir).expanduser()),
-                           file_format="array_record")
-    faces = build(builder, f"finding and aligning the {config.description} once, into "
-                           f"{data_dir}")
-    metadata = builder.info.metadata
+    faces = build(lambda: AlignedFaces(config=config, data_dir=str(Path(data_dir).expanduser()),
+                                       file_format="array_record"),
+                  f"finding and aligning the {config.description} once, into {data_dir}")
+    metadata = faces.builder.info.metadata
     logging.info("%s: %d faces at %d px; %d of %d photos skipped (no face of at least %g px)",
                  config.description, sum(faces.num_examples(s) for s in SPLITS), size,
                  len(faces.skipped), metadata["photos"], MIN_FACE_SHARE * size)

@@ -9,13 +9,14 @@ an unchanged folder again only reads the stored metadata.
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import io
 import itertools
 import logging
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import tensorflow_datasets as tfds
@@ -170,16 +171,36 @@ class PreparedDataset:
         return [i for i in range(count) if names[i]["name"].decode().startswith(prefixes)]
 
 
-def build(builder: tfds.core.GeneratorBasedBuilder, note: str) -> PreparedDataset:
-    """`builder`'s dataset, prepared first (logging `note`) unless it already is."""
-    if not builder.is_prepared():
-        logging.info("%s", note)
-    # tfds prints "Downloading and preparing dataset" (nothing is downloaded) and shows a
-    # shuffling bar; our note says what happens.
-    tfds.disable_progress_bar()
-    with contextlib.redirect_stdout(io.StringIO()):
-        builder.download_and_prepare()
+def build(make_builder: Callable[[], tfds.core.GeneratorBasedBuilder],
+          note: str) -> PreparedDataset:
+    """The dataset of the builder `make_builder` makes, prepared first (logging `note`) unless it
+    already is."""
+    builder = make_builder()
+    if builder.is_prepared():
+        return PreparedDataset(builder)
+    with preparing_alone(Path(builder.data_dir)):
+        builder = make_builder()  # anew: another process may have prepared it meanwhile
+        if not builder.is_prepared():
+            logging.info("%s", note)
+        # tfds prints "Downloading and preparing dataset" (nothing is downloaded) and shows a
+        # shuffling bar; our note says what happens.
+        tfds.disable_progress_bar()
+        with contextlib.redirect_stdout(io.StringIO()):
+            builder.download_and_prepare()
     return PreparedDataset(builder)
+
+
+@contextlib.contextmanager
+def preparing_alone(dataset_dir: Path):
+    """One process prepares a dataset at a time; the others wait, then find it prepared (two
+    runs started together otherwise race to rename tfds's incomplete folder)."""
+    dataset_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(dataset_dir.parent / f".{dataset_dir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def prepare(folder: str = EMBEDDED, data_dir: str | Path = DEFAULT_DATA_DIR,
@@ -187,6 +208,6 @@ def prepare(folder: str = EMBEDDED, data_dir: str | Path = DEFAULT_DATA_DIR,
     """Prepare `folder` (a path, or `embedded`) under `data_dir` unless already prepared."""
     paths = photo_paths(folder)
     config = FolderImagesConfig(folder=folder, paths=paths, test_percent=test_percent)
-    builder = FolderImages(config=config, data_dir=str(Path(data_dir).expanduser()),
-                           file_format="array_record")
-    return build(builder, f"preparing the {len(paths)} photos of {folder} once, into {data_dir}")
+    return build(lambda: FolderImages(config=config, data_dir=str(Path(data_dir).expanduser()),
+                                      file_format="array_record"),
+                 f"preparing the {len(paths)} photos of {folder} once, into {data_dir}")
