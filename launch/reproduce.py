@@ -1,12 +1,13 @@
 """Reproduce the study: train the whole chain at the cpu recipe within a budget, score it against
 the degraded input and the classical pipeline, and export it as a restoration bundle.
 
-    python launch/reproduce.py --budget_minutes=N --output DIR [--ablations]
+    python launch/reproduce.py --budget_minutes=N --output DIR [--ablations [ARM ...]]
 
 The budget becomes fixed step counts up front (DIR/plan.json), so the same command gives the same
 numbers on any machine; run it again on the same DIR to resume a killed run (training picks up
 from its last checkpoint; restoring and scoring are redone, which checks the numbers).
---ablations also trains each ablation arm at the chain's step counts and scores it the same way.
+--ablations also trains each ablation arm (or those named) at the chain's step counts and scores
+it the same way; named alone, it adds every arm and the direct baseline.
 Writes DIR/results.md (tables, figures, configs, versions), DIR/results.json and
 DIR/bundle.msgpack (the chain's weights, for launch/restore.py --checkpoints).
 """
@@ -22,13 +23,23 @@ quiet_libraries()  # before TensorFlow (tfds) and orbax are imported
 
 
 def main(argv=None) -> int:
+    from oldrestore.study.plan import ABLATION_CHOICES
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget_minutes", type=float, required=True,
                         help="training time of the main chain on a 2-core CPU")
     parser.add_argument("--output", required=True, help="the study's folder (resumable)")
-    parser.add_argument("--ablations", action="store_true",
-                        help="also train and score every ablation arm at the same budget")
+    parser.add_argument("--ablations", nargs="*", metavar="ARM",
+                        help="also train and score these ablation arms (all of them, and the "
+                             "direct baseline, when none is named) at the same budget: "
+                             + ", ".join(ABLATION_CHOICES))
     args = parser.parse_args(argv)
+    if args.ablations is None:
+        args.ablations = ()
+    elif not args.ablations:
+        args.ablations = ABLATION_CHOICES
+    elif set(args.ablations) - set(ABLATION_CHOICES):
+        parser.error(f"--ablations: choose from {', '.join(ABLATION_CHOICES)}")
     if args.budget_minutes <= 0:
         parser.error("--budget_minutes must be positive")
     from oldrestore.configuration import ConfigError
@@ -39,7 +50,7 @@ def main(argv=None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)  # ours, plainly
     try:
-        reproduce(Path(args.output), Plan.for_budget(args.budget_minutes), args.ablations)
+        reproduce(Path(args.output), Plan.for_budget(args.budget_minutes), tuple(args.ablations))
     except (ConfigError, PlanMismatch, RunError, Stopped) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -81,7 +81,7 @@ def study(tmp_path_factory, tfds_dir):
     plan = Plan(budget_minutes=0.1, steps=dict.fromkeys(CHAIN, 2))
     output = root / "out"
     kwargs = dict(variant="smoke", data=data, say=lambda _: None, devices=jax.devices()[:1])
-    first = reproduce(output, plan, ablations=False, **kwargs)
+    first = reproduce(output, plan, **kwargs)
     return output, plan, kwargs, first
 
 
@@ -107,7 +107,7 @@ def test_study_writes_report_figures_and_bundle(study):
 
 def test_second_run_reproduces_the_numbers(study):
     output, plan, kwargs, first = study
-    second = reproduce(output, plan, ablations=False, **kwargs)
+    second = reproduce(output, plan, **kwargs)
     assert second["synthetic"] == first["synthetic"]
     assert second["old"] == first["old"]
     assert second["latent_gap"] == first["latent_gap"]
@@ -116,4 +116,28 @@ def test_second_run_reproduces_the_numbers(study):
 def test_another_budget_on_the_same_folder_is_refused(study):
     output, plan, kwargs, _ = study
     with pytest.raises(PlanMismatch, match="budget_minutes"):
-        reproduce(output, Plan(1.0, dict.fromkeys(CHAIN, 4)), ablations=False, **kwargs)
+        reproduce(output, Plan(1.0, dict.fromkeys(CHAIN, 4)), **kwargs)
+
+
+def test_a_named_ablation_arm_trains_only_its_stage_and_joins_the_tables(study):
+    """Last in this file: it adds an arm to the shared study folder."""
+    output, plan, kwargs, first = study
+    results = reproduce(output, plan, ablations=("no_partial_nonlocal",), **kwargs)
+    assert sorted(p.name for p in (output / "no_partial_nonlocal").iterdir()
+                  if p.is_dir()) == ["mapping_scratch", "restored"]
+    assert {"no_partial_nonlocal, scratch mode", "no_partial_nonlocal, quality mode"} <= set(
+        results["synthetic"])
+    assert not any("pix2pix" in name or "direct" in name for name in results["synthetic"])
+    assert results["synthetic"]["chain, scratch mode"] == first["synthetic"]["chain, scratch mode"]
+    assert "--ablations no_partial_nonlocal`" in (output / "results.md").read_text()
+    with pytest.raises(ValueError, match="unknown ablations"):
+        reproduce(output, plan, ablations=("no_such_arm",), **kwargs)
+
+
+def test_the_command_refuses_an_unknown_arm(capsys):
+    from launch.reproduce import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--budget_minutes=1", "--output", "unused", "--ablations", "no_such_arm"])
+    assert exit_info.value.code == 2
+    assert "choose from no_latent_alignment" in capsys.readouterr().err

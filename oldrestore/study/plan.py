@@ -65,6 +65,8 @@ ABLATIONS = (
     Arm("no_partial_nonlocal", {"mapping_scratch": {"model.partial_nonlocal": False}},
         "does the partial non-local block help on photos with holes?"),
 )
+DIRECT = "pix2pix"  # the direct image-to-image baseline's stage
+ABLATION_CHOICES = (*(arm.name for arm in ABLATIONS), DIRECT)  # what --ablations may name
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,12 +19,18 @@ def _best(rows: dict, metric: str, higher: bool) -> str:
     return (max if higher else min)(rows, key=lambda name: rows[name][metric])
 
 
+def _ablations_flag(ablations) -> str:
+    """The command's --ablations, from plan.json ([] when none; false in studies before the arms
+    could be chosen)."""
+    return " --ablations " + " ".join(ablations) if ablations else ""
+
+
 def write_report(path: Path, results: dict, curves: dict[str, Path]) -> None:
     plan, synthetic, old = results["plan"], results["synthetic"], results["old"]
     folder = path.parent
     lines = ["# Reproduction study", "",
              f"`python launch/reproduce.py --budget_minutes={plan['budget_minutes']:g} "
-             f"--output {folder.name}" + (" --ablations" if plan["ablations"] else "") + "`, "
+             f"--output {folder.name}" + _ablations_flag(plan["ablations"]) + "`, "
              f"trained at commit `{plan['commit']}`, scored at `{plan['scored_at']}`.", "",
              "## Plan", "",
              "The budget was turned into these step counts before training (from the seconds per "

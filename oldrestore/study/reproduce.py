@@ -1,4 +1,4 @@
-"""The whole study behind launch/reproduce.py: train the chain (and, with ablations, every arm and
+"""The whole study behind launch/reproduce.py: train the chain (and the chosen ablation arms and
 the direct baseline) at the plan's step counts, restore the held-out photos with every method,
 score them, draw them, write results.md and export the chain as a restoration bundle.
 
@@ -19,8 +19,10 @@ from oldrestore.runs import load
 from oldrestore.study import figures, methods, photos, scores
 from oldrestore.study.deviations import deviations
 from oldrestore.study.plan import (
+    ABLATION_CHOICES,
     ABLATIONS,
     CHAIN,
+    DIRECT,
     MAIN,
     SECONDS_PER_STEP,
     SHARED_PHOTOS,
@@ -33,7 +35,6 @@ from oldrestore.study.report import write_report
 from oldrestore.study.training import arm_workdirs, chain_jobs, train_jobs
 
 GRID_PHOTOS = 6
-DIRECT = "pix2pix"  # the direct image-to-image baseline's stage
 DIRECT_LABEL = "direct U-Net (pix2pix-style)"
 
 
@@ -41,7 +42,7 @@ class PlanMismatch(ValueError):
     """The output folder was planned for another budget."""
 
 
-def _check_plan(output: Path, plan: Plan, ablations: bool, variant: str) -> dict:
+def _check_plan(output: Path, plan: Plan, ablations: tuple[str, ...], variant: str) -> dict:
     """The plan, written to plan.json on the first run. Its "commit" is the code the plan was
     made (and its training started) with; a later run's own commit is "scored_at"."""
     record = {"budget_minutes": plan.budget_minutes, "steps": plan.steps, "variant": variant,
@@ -56,7 +57,7 @@ def _check_plan(output: Path, plan: Plan, ablations: bool, variant: str) -> dict
         record["commit"] = planned.get("commit", record["commit"])
     output.mkdir(parents=True, exist_ok=True)
     write_json_atomically(path, record)
-    return record | {"ablations": ablations, "scored_at": git_commit()}
+    return record | {"ablations": list(ablations), "scored_at": git_commit()}
 
 
 def _restore_arm(arm, output: Path, testset: Path, old: Path, masks: dict, say) -> dict:
@@ -109,15 +110,20 @@ def quality_notes(synthetic: dict) -> dict:
     return notes
 
 
-def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
+def reproduce(output: Path, plan: Plan, ablations: tuple[str, ...] = (), variant: str = "cpu",
               data: Data = SHARED_PHOTOS, say=print, devices=None) -> dict:
-    """variant: the stages' config variant ("cpu"; the tests use "smoke"); devices: where to
-    train (default: all)."""
+    """ablations: the arms (and DIRECT, the direct baseline) to train and score beside the chain,
+    names from ABLATION_CHOICES; variant: the stages' config variant ("cpu"; the tests use
+    "smoke"); devices: where to train (default: all)."""
+    unknown = set(ablations) - set(ABLATION_CHOICES)
+    if unknown:
+        raise ValueError(f"unknown ablations {sorted(unknown)}; choose from {ABLATION_CHOICES}")
     record = _check_plan(output, plan, ablations, variant)
     budget_minutes = plan.budget_minutes
-    arms = (MAIN, *ABLATIONS) if ablations else (MAIN,)
+    arms = (MAIN, *(arm for arm in ABLATIONS if arm.name in ablations))
+    with_direct = DIRECT in ablations
     jobs = [job for arm in arms for job in chain_jobs(arm, plan, output, variant, data)]
-    if ablations:  # the direct baseline trains for the chain's whole budget
+    if with_direct:  # the direct baseline trains for the chain's whole budget
         jobs.append((DIRECT, DIRECT, output / DIRECT,
                      stage_config(DIRECT, plan.baseline_steps(), {}, None, variant, data)))
     say(f"plan for {budget_minutes:g} minutes: " + ", ".join(
@@ -148,7 +154,7 @@ def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
     real = {"input": scores.no_reference(old, scoring / "input_old"),
             "classical (NLM + Telea)": scores.no_reference(classical["old"],
                                                            scoring / "classical_old")}
-    if ablations:
+    if with_direct:
         say("scoring the direct image-to-image baseline")
         for name, photos_in in (("synthetic", testset / "degraded"), ("old", old)):
             restore_folder(output / DIRECT, photos_in, baselines / f"{DIRECT}_{name}")
@@ -178,13 +184,13 @@ def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
     figure_dir.mkdir(exist_ok=True)
     stems = sorted(p.stem for p in (testset / "degraded").iterdir())[:GRID_PHOTOS]
     main = folders_of[MAIN.name]
-    direct = ({DIRECT: baselines / f"{DIRECT}_synthetic"} if ablations else {})
+    direct = ({DIRECT: baselines / f"{DIRECT}_synthetic"} if with_direct else {})
     figures.side_by_side({"degraded": testset / "degraded", "detected mask": masks["synthetic"],
                           "classical": classical["synthetic"], **direct,
                           "chain (quality)": main["synthetic_quality"],
                           "chain (scratch)": main["synthetic_scratch"],
                           "clean": testset / "clean"}, stems, figure_dir / "synthetic.png")
-    direct = ({DIRECT: baselines / f"{DIRECT}_old"} if ablations else {})
+    direct = ({DIRECT: baselines / f"{DIRECT}_old"} if with_direct else {})
     figures.side_by_side({"real old photo": old, "detected mask": masks["old"],
                           "classical": classical["old"], **direct,
                           "chain (scratch)": main["old_scratch"],
@@ -193,7 +199,7 @@ def reproduce(output: Path, plan: Plan, ablations: bool, variant: str = "cpu",
                          sorted(p.stem for p in old.iterdir()), figure_dir / "old.png")
     trained = [(f"{arm.name}/{stage}", output / arm.name / stage)
                for arm in arms for stage in arm.retrains()]
-    trained += [(DIRECT, output / DIRECT)] if ablations else []
+    trained += [(DIRECT, output / DIRECT)] if with_direct else []
     curves = {label: figures.training_curves(
                   workdir, figure_dir / f"curves_{label.replace('/', '_')}.png")
               for label, workdir in trained}

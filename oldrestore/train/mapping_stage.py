@@ -160,7 +160,7 @@ def make_stage(config, mesh) -> Stage:
 
     def param_counts(state):
         counts = {name: count_params(state[name]["params"]) for name in nets}
-        if is_scratch(config):
+        if is_scratch(config) and config.model.partial_nonlocal:  # off: the ablation, no block
             counts["mapping.nonlocal"] = count_params(state["mapping"]["params"]["nonlocal"])
         return counts
 
