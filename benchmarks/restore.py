@@ -65,36 +65,55 @@ def crack_mask(height: int, width: int) -> np.ndarray:
     return (np.asarray(mask) > 127).astype(np.float32)[None, ..., None]
 
 
-def chain(mode: str, staged: bool):
-    """photos, holes -> restored photos: the reference configuration at random init."""
+def chain(mode: str):
+    """(modules, params) of the whole restore: the reference configuration at random init."""
     from chains import random_reference_params
 
-    from oldrestore.inference.large_images import translate_in_stages
-    from oldrestore.inference.restore import ChainModules, translate
+    from oldrestore.inference.restore import ChainModules
     from oldrestore.models.mapping import QualityMapping, ScratchMapping
     from oldrestore.models.vae import VAE
 
     scratch = mode != "quality"
     mapping = ScratchMapping(**MAPPING_FIELDS[mode]) if scratch else QualityMapping()
-    modules = ChainModules(vae1=VAE(), mapping=mapping, vae2=VAE())
-    params = random_reference_params(scratch)
-    if staged:
-        return lambda photos, holes: translate_in_stages(modules, params, photos, holes)[1]
+    return ChainModules(vae1=VAE(), mapping=mapping, vae2=VAE()), random_reference_params(scratch)
+
+
+def compiled_restore(mode: str, photo, holes):
+    """photos, holes -> restored photos, compiled ahead of time for this size, and its XLA
+    floating-point operations in GFLOP (the reference's network too, so the reference's time
+    turns into its GFLOP/s)."""
+    from oldrestore.inference.restore import translate
+
+    modules, params = chain(mode)
     restore = jax.jit(lambda params, photos, holes: translate(modules, params, photos, holes)[1])
-    return lambda photos, holes: restore(params, photos, holes)
+    compiled = restore.lower(params, photo, holes).compile()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list) else cost
+    return (lambda photos, holes: compiled(params, photos, holes)), cost["flops"] / 1e9
+
+
+def staged_restore(mode: str):
+    """photos, holes -> restored photos, stage by stage (oldrestore/inference/large_images.py)."""
+    from oldrestore.inference.large_images import translate_in_stages
+
+    modules, params = chain(mode)
+    return lambda photos, holes: translate_in_stages(modules, params, photos, holes)[1]
 
 
 def measure_ours(size: str, mode: str, runs: int, staged_above: int) -> dict:
     height, width = parse_size(size)
     staged = height * width > staged_above
-    restore = chain(mode, staged)
     photo = jax.random.uniform(jax.random.key(3), (1, height, width, 3), minval=-1, maxval=1)
     holes = None
     if mode != "quality":
         holes = jnp.asarray(crack_mask(height, width))
         photo = jnp.where(holes > 0, 1.0, photo)
     start = time.perf_counter()
-    jax.block_until_ready(restore(photo, holes))  # compiles
+    if staged:
+        restore, gflop = staged_restore(mode), None
+    else:
+        restore, gflop = compiled_restore(mode, photo, holes)
+    jax.block_until_ready(restore(photo, holes))  # compiles, if staged
     first_s = time.perf_counter() - start
     walls, cpus = [], []
     while len(walls) < runs and sum(walls) + first_s < 300:
@@ -107,6 +126,7 @@ def measure_ours(size: str, mode: str, runs: int, staged_above: int) -> dict:
         "hole_pixels": 0.0 if holes is None else float(holes.mean()),
         "first_call_s": first_s,
         "seconds": statistics.median(walls) if walls else first_s,
+        "gflop": gflop,
         "cpu_seconds_of_fastest": cpus[int(np.argmin(walls))] if walls else None,
         "runs": len(walls),
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB,
@@ -138,21 +158,37 @@ def in_subprocess(*flags: str) -> dict:
     return json.loads(process.stdout.strip().splitlines()[-1])
 
 
+def gflops(row: dict, seconds: float | None, reference: bool = False) -> float | None:
+    """GFLOP/s of `seconds` spent on the row's XLA floating-point operations. For the reference,
+    only in quality mode: its scratch mode computes every attention query exactly, ours does
+    not (MAPPING_FIELDS), so the two do different work."""
+    if not row.get("gflop") or not seconds:
+        return None
+    if reference and row["mode"] != "quality":
+        return None
+    return row["gflop"] / seconds
+
+
 def print_table(rows):
-    print(f"{'size':>9} {'mode':>14} {'time s':>8} {'cpu s':>8} {'RSS GB':>7} "
-          f"{'ref s':>7} {'ref GB':>7} {'x ref':>6}")
+    print(f"{'size':>9} {'mode':>14} {'time s':>8} {'cpu s':>8} {'RSS GB':>7} {'GFLOP':>7} "
+          f"{'GFLOP/s':>8} {'ref s':>7} {'ref GB':>7} {'ref GF/s':>8} {'x ref':>6}")
+
+    def text(value, width, spec=".2f"):
+        return f"{'-':>{width}}" if value is None else f"{value:{width}{spec}}"
+
     for row in rows:
-        ref = row.get("reference") or {}
         if "error" in row and "seconds" not in row:
             print(f"{row['size']:>9} {row['mode']:>14} {row['error']}")
             continue
-        ratio = f"{row['seconds'] / ref['seconds']:6.2f}" if ref.get("seconds") else f"{'-':>6}"
-        ref_s = f"{ref['seconds']:7.2f}" if ref.get("seconds") else f"{'-':>7}"
-        ref_gb = f"{ref['peak_rss_gb']:7.2f}" if ref.get("seconds") else f"{'-':>7}"
-        cpu = row["cpu_seconds_of_fastest"]
+        ref = row.get("reference") or {}
+        ref_s = ref.get("seconds")
         print(f"{row['size']:>9} {row['mode']:>14} {row['seconds']:8.2f} "
-              f"{cpu if cpu is None else f'{cpu:8.2f}'} {row['peak_rss_gb']:7.2f} "
-              f"{ref_s} {ref_gb} {ratio}")
+              f"{text(row['cpu_seconds_of_fastest'], 8)} {row['peak_rss_gb']:7.2f} "
+              f"{text(row.get('gflop'), 7, '.1f')} "
+              f"{text(row.get('gflops'), 8, '.1f')} {text(ref_s, 7)} "
+              f"{text(ref.get('peak_rss_gb') if ref_s else None, 7)} "
+              f"{text(ref.get('gflops'), 8, '.1f')} "
+              f"{text(row['seconds'] / ref_s if ref_s else None, 6)}")
 
 
 def main():
@@ -192,6 +228,9 @@ def main():
             row.update(size=size, mode=mode)
             if size in args.reference_sizes and mode in ("quality", "scratch"):
                 row["reference"] = in_subprocess("--reference-child", size, mode, *common)
+                row["reference"]["gflops"] = gflops(row, row["reference"].get("seconds"),
+                                                    reference=True)
+            row["gflops"] = gflops(row, row.get("seconds"))
             record["rows"].append(row)
             args.out.write_text(json.dumps(record, indent=2))  # after each row: runs are long
             print(f"measured {size} {mode}: {row}", file=sys.stderr, flush=True)

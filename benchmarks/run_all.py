@@ -228,8 +228,11 @@ def share_of_peak(gflops, peak: dict):
 def peak_line(peak: dict) -> str:
     if "error" in peak:
         return f"Peak: failed: {peak['error']}"
-    return (f"Peak: {peak['what']}: {peak['gflops']:.1f} GFLOP/s "
+    line = (f"Peak: {peak['what']}: {peak['gflops']:.1f} GFLOP/s "
             f"({peak['flops'] / 1e9:.2f} GFLOP by hand in {peak['seconds'] * 1e3:.1f} ms)")
+    if peak.get("bfloat16_gflops"):
+        line += f"; the same conv in bfloat16: {peak['bfloat16_gflops']:.1f} GFLOP/s"
+    return line
 
 
 STEP_COLUMNS = ["stage", "config", "batch x px", "GFLOP", "compile s", "s/step", "steps/s",
@@ -259,8 +262,8 @@ def steps_table(result: dict) -> str:
     return markdown_table(STEP_COLUMNS, rows)
 
 
-RESTORE_COLUMNS = ["size", "mode", "s", "peak RSS GB", "reference s", "reference RSS GB",
-                   "ours/ref"]
+RESTORE_COLUMNS = ["size", "mode", "s", "peak RSS GB", "GFLOP", "GFLOP/s", "reference s",
+                   "reference RSS GB", "reference GFLOP/s", "ours/ref"]
 
 
 def restore_table(restore: dict) -> str:
@@ -274,8 +277,10 @@ def restore_table(restore: dict) -> str:
         ref = row.get("reference") or {}
         ref_seconds = ref.get("seconds")
         rows.append([row["size"], row["mode"], cell(row["seconds"], ".3f"),
-                     cell(row["peak_rss_gb"]), cell(ref_seconds, ".3f"),
+                     cell(row["peak_rss_gb"]), cell(row.get("gflop"), ".1f"),
+                     cell(row.get("gflops"), ".1f"), cell(ref_seconds, ".3f"),
                      cell(ref.get("peak_rss_gb") if ref_seconds else None),
+                     cell(ref.get("gflops"), ".1f"),
                      cell(ratio(row["seconds"], ref_seconds))])
     return markdown_table(RESTORE_COLUMNS, rows)
 

@@ -85,7 +85,8 @@ def result(reference_results, load=0.1):
         "detection": {"size": 256, "flops": 40e9, "seconds": 0.4, "gflops": 100.0},
         "restore": {"rows": [
             {"size": "256", "mode": "quality", "seconds": 1.0, "peak_rss_gb": 1.5,
-             "reference": {"seconds": 2.0, "peak_rss_gb": 0.8}},
+             "gflop": 300.0, "gflops": 300.0,
+             "reference": {"seconds": 2.0, "peak_rss_gb": 0.8, "gflops": 150.0}},
             {"size": "256", "mode": "scratch_pooled", "seconds": 3.0, "peak_rss_gb": 2.0},
             {"size": "4000x3000", "mode": "scratch", "error": "MemoryError"},
         ]},
@@ -117,13 +118,28 @@ def test_tables_put_ours_next_to_the_reference_with_the_ratio():
     assert face[:3] == ["face", "cpu", "failed: ConfigError: no faces"]
 
     quality, pooled, failed = table_rows(text, "Restoration")
-    assert quality == ["256", "quality", "1.000", "1.50", "2.000", "0.80", "0.50"]
-    assert pooled[4:] == ["-", "-", "-"]
+    assert quality == ["256", "quality", "1.000", "1.50", "300.0", "300.0", "2.000", "0.80",
+                       "150.0", "0.50"]
+    assert pooled[4:] == ["-"] * 6
     assert failed[2] == "failed: MemoryError"
     (detection,) = table_rows(text, "Scratch detection")
     assert detection == ["256", "40.0", "0.400", "100.0", "50", "0.800", "0.50"]
     assert "Attention" not in text  # not measured in this result
     assert "not quiet" not in text and "missing" not in text
+
+
+def test_restore_gflops_count_the_same_work_only():
+    """The reference's scratch mode computes every attention query exactly and ours does not, so
+    only its quality mode turns our FLOP count into its GFLOP/s."""
+    from benchmarks import restore
+
+    quality = {"mode": "quality", "gflop": 300.0, "seconds": 1.5}
+    scratch = {"mode": "scratch", "gflop": 450.0, "seconds": 1.5}
+    assert restore.gflops(quality, 1.5) == 200.0
+    assert restore.gflops(quality, 1.0, reference=True) == 300.0
+    assert restore.gflops(scratch, 1.5) == 300.0
+    assert restore.gflops(scratch, 1.0, reference=True) is None
+    assert restore.gflops({"mode": "quality", "gflop": None}, 1.0) is None  # staged: not counted
 
 
 def test_without_reference_the_columns_stay_empty_and_the_header_says_why():
