@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
+import jax.numpy as jnp
 
 from oldrestore.losses import gan, perceptual
 
@@ -65,8 +66,8 @@ def discriminate(net, disc_state, real, fake) -> DiscriminatorPass:
 def generator_image_terms(weights, num_layers: int, real_outputs, fake_outputs, fake, target,
                           vgg_params) -> dict:
     """The generator's image losses every GAN stage shares: LSGAN, D feature matching, VGG of
-    `fake` against `target`, with `weights` (config.loss)."""
-    return {
+    `fake` against `target`, and a pixel L1 where `weights.l1` is set (config.loss)."""
+    terms = {
         "g_gan": gan.lsgan_g_loss(fake_outputs) * weights.gan,
         "g_feature_matching": gan.feature_matching(
             real_outputs, fake_outputs, weight=weights.feature_matching, n_layers=num_layers),
@@ -74,3 +75,10 @@ def generator_image_terms(weights, num_layers: int, real_outputs, fake_outputs, 
             fake, target, vgg_params, layer_weights=weights.vgg_layer_weights,
             weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize),
     }
+    if weights.get("l1"):
+        terms["g_l1"] = pixel_l1(fake, target) * weights.l1
+    return terms
+
+
+def pixel_l1(fake, target):
+    return jnp.mean(jnp.abs(fake - target))

@@ -19,7 +19,7 @@ from oldrestore.losses.perceptual import vgg_loss
 from oldrestore.models.layers import count_params
 from oldrestore.models.vgg import load_vgg16_params
 from oldrestore.stages import face_networks
-from oldrestore.train.adversarial import disc_forward
+from oldrestore.train.adversarial import disc_forward, pixel_l1
 from oldrestore.train.face_data import face_batches
 from oldrestore.train.loop import Stage
 from oldrestore.train.optim import adam, apply_gradients
@@ -111,7 +111,7 @@ def make_stage(config, mesh) -> Stage:
                                   imagenet_normalize=weights.vgg_imagenet_normalize),
             }
             if weights.get("l1"):
-                terms["g_l1"] = jnp.mean(jnp.abs(fake - y)) * weights.l1
+                terms["g_l1"] = pixel_l1(fake, y) * weights.l1
             return sum(terms.values()), terms
 
         d_value, ct_d = jax.value_and_grad(d_loss)(outputs)

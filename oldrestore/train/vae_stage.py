@@ -100,8 +100,6 @@ def make_stage(config, mesh) -> Stage:
             terms = generator_image_terms(weights, config.disc.num_layers, d.real_outputs,
                                           fake_outs, recon, x, vgg_params)
             terms["g_kl"] = kl * weights.kl
-            if weights.l1:
-                terms["g_l1"] = jnp.mean(jnp.abs(recon - x)) * weights.l1
             return sum(terms.values()), terms
 
         (g_image_total, terms), (ct_fake_outs, ct_recon, ct_kl) = jax.value_and_grad(
