@@ -68,13 +68,21 @@ def _restore_arm(arm, output: Path, testset: Path, old: Path, masks: dict, say) 
     weights = _ArmWeights(arm, output, {stage: path.parent
                                         for stage, path in arm_workdirs(arm, output).items()})
     say(f"{arm.name}: restoring the held-out photos")
-    return {
-        "synthetic_quality": methods.run_chain(weights, testset / "degraded",
-                                               folder / "synthetic_quality", None),
+    restored = {
         "synthetic_scratch": methods.run_chain(weights, testset / "degraded",
                                                folder / "synthetic_scratch", masks["synthetic"]),
         "old_scratch": methods.run_chain(weights, old, folder / "old_scratch", masks["old"]),
     }
+    if "quality" in _modes(arm):
+        restored["synthetic_quality"] = methods.run_chain(weights, testset / "degraded",
+                                                          folder / "synthetic_quality", None)
+    return restored
+
+
+def _modes(arm) -> tuple[str, ...]:
+    """The restoration modes an arm changes: quality mode only if it retrains the quality
+    mapping (otherwise its restorations are the chain's, to the last bit)."""
+    return ("quality", "scratch") if "mapping" in arm.retrains() else ("scratch",)
 
 
 class _ArmWeights(Workdirs):
@@ -167,7 +175,7 @@ def reproduce(output: Path, plan: Plan, ablations: tuple[str, ...] = (), variant
         restored = _restore_arm(arm, output, testset, old, masks, say)
         folders_of[arm.name] = restored
         say(f"{arm.name}: scoring")
-        for mode in ("quality", "scratch"):
+        for mode in _modes(arm):
             synthetic[f"{arm.name}, {mode} mode"] = scores.paired(
                 restored[f"synthetic_{mode}"], testset / "clean",
                 scoring / f"{arm.name}_synthetic_{mode}")
