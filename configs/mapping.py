@@ -58,6 +58,7 @@ def reference() -> ml_collections.ConfigDict:
     c.loss.feature_matching = 10.0
     c.loss.vgg = 10.0
     c.loss.l1 = 0.0  # ours: a pixel L1 between the restored and the clean photo (reference: none)
+    c.loss.ssim = 0.0  # ours: 1 - SSIM of the restored against the clean photo (reference: none)
     c.loss.vgg_layer_weights = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)  # VGG16 for VGG19: vae2.py
     c.loss.vgg_imagenet_normalize = False
 

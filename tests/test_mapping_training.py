@@ -13,6 +13,7 @@ import pytest
 from oldrestore.configuration import ConfigError, write_config_json
 from oldrestore.data.sharding import make_mesh, shard_batch
 from oldrestore.evaluation import restoration
+from oldrestore.evaluation.image_metrics import ssim
 from oldrestore.losses import gan, perceptual
 from oldrestore.models.vae import VAE
 from oldrestore.stages import EvaluationOptions, mapping_networks
@@ -113,8 +114,10 @@ def test_scratch_inputs_are_the_quality_pairs_with_white_holes(stage1_runs, tfds
 
 def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir):
     """The quality mapping's Adam has b1 = 0, so its first moment after one step is the gradient
-    itself: compare it with jax.grad of the reference's G and D losses written out directly."""
+    itself: compare it with jax.grad of the reference's G and D losses written out directly, plus
+    the optional pixel L1 and SSIM terms."""
     config = mapping_config("mapping", stage1_runs, tfds_dir)
+    config.loss.l1, config.loss.ssim = 3.0, 2.0
     mesh = make_mesh(jax.devices()[:1])
     stage, state, step, constants = compiled_step(config, mesh, mapping_stage)
     batch = shard_batch(next(stage.batches), mesh)
@@ -141,7 +144,9 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir):
         return (60.0 * jnp.mean(jnp.abs(mapped - target)) + gan.lsgan_g_loss(fake)
                 + gan.feature_matching(real, fake, weight=10.0, n_layers=config.disc.num_layers)
                 + perceptual.vgg_loss(restored, y, vgg, config.loss.vgg_layer_weights, 10.0,
-                                      imagenet_normalize=False))
+                                      imagenet_normalize=False)
+                + 3.0 * jnp.mean(jnp.abs(restored - y))
+                + 2.0 * (1.0 - jnp.mean(ssim((restored + 1.0) / 2.0, (y + 1.0) / 2.0))))
 
     def d_loss(params):
         restored = jax.lax.stop_gradient(restored_from(state["mapping"]["params"])[1])

@@ -12,6 +12,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from oldrestore.evaluation import image_metrics
 from oldrestore.losses import gan, perceptual
 
 
@@ -66,7 +67,8 @@ def discriminate(net, disc_state, real, fake) -> DiscriminatorPass:
 def generator_image_terms(weights, num_layers: int, real_outputs, fake_outputs, fake, target,
                           vgg_params) -> dict:
     """The generator's image losses every GAN stage shares: LSGAN, D feature matching, VGG of
-    `fake` against `target`, and a pixel L1 where `weights.l1` is set (config.loss)."""
+    `fake` against `target`, and a pixel L1 and an SSIM term where `weights.l1`, `weights.ssim`
+    are set (config.loss)."""
     terms = {
         "g_gan": gan.lsgan_g_loss(fake_outputs) * weights.gan,
         "g_feature_matching": gan.feature_matching(
@@ -77,8 +79,15 @@ def generator_image_terms(weights, num_layers: int, real_outputs, fake_outputs, 
     }
     if weights.get("l1"):
         terms["g_l1"] = pixel_l1(fake, target) * weights.l1
+    if weights.get("ssim"):
+        terms["g_ssim"] = ssim_loss(fake, target) * weights.ssim
     return terms
 
 
 def pixel_l1(fake, target):
     return jnp.mean(jnp.abs(fake - target))
+
+
+def ssim_loss(fake, target):
+    """1 - SSIM of [-1, 1] images: the evaluation's own SSIM (image_metrics), batch-averaged."""
+    return 1.0 - jnp.mean(image_metrics.ssim((fake + 1.0) / 2.0, (target + 1.0) / 2.0))
