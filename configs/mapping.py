@@ -110,6 +110,7 @@ def get_config(arg=None):
 
 
 GAN_TENTH = {"loss.gan": 0.1, "loss.feature_matching": 1.0}  # the face recipe's GAN weights
+PIXEL_L1 = {**GAN_TENTH, "loss.l1": 10.0}
 IMAGE_SPACE = {"loss.latent_l1": 30.0, "loss.l1": 30.0, "loss.ssim": 10.0}
 IMAGE_SPACE_STRONG = {"loss.latent_l1": 10.0, "loss.l1": 50.0, "loss.ssim": 30.0}
 
@@ -124,14 +125,14 @@ def sweeps() -> dict[str, list[tuple[str, dict]]]:
         # 2000-step scratch mapping (b80 study's 25 held-out photos, scratch mode): 20.44 ->
         # 20.56 dB, SSIM 0.564 -> 0.562, LPIPS 0.428 -> 0.439 against the reference's weights.
         "pixel_l1": [("reference_weights", {}),
-                     ("gan_tenth_pixel_l1", {**GAN_TENTH, "loss.l1": 10.0})],
+                     ("gan_tenth_pixel_l1", PIXEL_L1)],
         # Weight moved from the latent to the image, measured the same way (600-step fine-tunes
         # of that 2000-step mapping): 20.56 dB, SSIM 0.562, LPIPS 0.439 (gan_tenth_pixel_l1);
         # 20.59, 0.571, 0.429 (plus_ssim); 20.68, 0.577, 0.421 (image_space). 600 steps more
         # from image_space: 20.76, 0.581, 0.415 with the same weights; 20.78, 0.596, 0.407 with
         # image_space_strong's (the input: 20.46, 0.579, 0.446; classical: 21.34, 0.585, 0.473).
-        "image_space": [("gan_tenth_pixel_l1", {**GAN_TENTH, "loss.l1": 10.0}),
-                        ("plus_ssim", {**GAN_TENTH, "loss.l1": 10.0, "loss.ssim": 10.0}),
+        "image_space": [("gan_tenth_pixel_l1", PIXEL_L1),
+                        ("plus_ssim", {**PIXEL_L1, "loss.ssim": 10.0}),
                         ("image_space", {**GAN_TENTH, **IMAGE_SPACE}),
                         ("image_space_strong", {**GAN_TENTH, **IMAGE_SPACE_STRONG})],
     }
