@@ -2,17 +2,20 @@
 
     python launch/restore.py --input PATH --output DIR [--with_scratch] [--masks DIR]
         [--with_faces [--face_size 256|512] [--min_face 32]] [--checkpoints DIR_OR_BUNDLE]
-        [--save_intermediate] [--max_megapixels 40]
+        [--chroma_sigma S] [--save_intermediate] [--max_megapixels 40]
 
 Quality mode (default): VAE1 encoder -> quality mapping -> VAE2 decoder. --with_scratch: the
 scratch detector (or --masks DIR: one mask per photo with the same stem, white = defect) and the
-scratch mapping. --with_faces: then each face found is aligned, enhanced by the face network and
-blended back; --face_size: the face canvas, 256 or the reference's HR 512, which the weights'
-face network must have been trained at (default: the size it was trained at). --checkpoints: a
-folder holding the training workdirs vae1, vae2, mapping, mapping_scratch, detector, face, or a
-bundle written by launch/export.py; default: the weights shipped with the package. Writes
-DIR/<stem>.png (same size, orientation, gray or colour, bit depth), DIR/report.json, and with
---save_intermediate DIR/intermediate/. Exit code 1 if any photo failed.
+scratch mapping. --chroma_sigma: the restored detail in the input's colours, its chroma smoothed
+by S pixels (0: the chain's own colours, as the reference; default: the weights' config, 3 for
+the shipped weights; oldrestore/inference/colour.py says why). --with_faces: then each face
+found is aligned, enhanced by the face network and blended back; --face_size: the face canvas,
+256 or the reference's HR 512, which the weights' face network must have been trained at
+(default: the size it was trained at). --checkpoints: a folder holding the training workdirs
+vae1, vae2, mapping, mapping_scratch, detector, face, or a bundle written by launch/export.py;
+default: the weights shipped with the package. Writes DIR/<stem>.png (same size, orientation,
+gray or colour, bit depth), DIR/report.json, and with --save_intermediate DIR/intermediate/.
+Exit code 1 if any photo failed.
 """
 
 import argparse
@@ -41,6 +44,9 @@ def parse_args(argv):
     parser.add_argument("--pooled_keys", type=int, default=None,
                         help="scratch mode, huge scans: pool the attention's keys to at most "
                              "this many positions (an approximation; 0 = off)")
+    parser.add_argument("--chroma_sigma", type=float, default=None,
+                        help="keep the input's colours, smoothed by this many pixels; 0 = the "
+                             "chain's own colours (as the reference); default: the weights'")
     parser.add_argument("--with_faces", action="store_true",
                         help="enhance the faces found in the restored photo (the face network)")
     parser.add_argument("--face_size", type=int, default=None,
@@ -52,7 +58,10 @@ def parse_args(argv):
                         help="also write masks, overlays and before/after pairs")
     parser.add_argument("--max_megapixels", type=float, default=40.0,
                         help="photos larger than this are refused (memory)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.chroma_sigma is not None and args.chroma_sigma < 0:
+        parser.error(f"--chroma_sigma: {args.chroma_sigma:g} is negative (0 turns it off)")
+    return args
 
 
 def main(argv=None) -> int:
@@ -84,7 +93,7 @@ def main(argv=None) -> int:
         if "warning" in weights.meta:
             print(f"note: {weights.meta['warning']}", file=sys.stderr)
         restorer = Restorer(*load_chain(weights, scratch), attention_queries=args.attention,
-                            pooled_keys=args.pooled_keys)
+                            pooled_keys=args.pooled_keys, chroma_sigma=args.chroma_sigma)
         detector = faces = None
         if scratch and options.masks_dir is None:
             detector = pipeline.Detector(weights.load("detector"), options)

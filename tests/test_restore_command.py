@@ -22,6 +22,7 @@ from oldrestore import runs
 from oldrestore.bundle import Bundle
 from oldrestore.faces import detect_faces, template
 from oldrestore.inference import weights as weights_module
+from oldrestore.inference.colour import with_input_chroma
 from oldrestore.inference.faces import FaceEnhancer
 from oldrestore.inference.restore import Restorer, translate
 from oldrestore.inference.weights import Workdirs, load_chain
@@ -301,3 +302,28 @@ def test_the_demo_without_weights_says_so_in_one_line(tmp_path, capsys):
                               str(tmp_path / "missing")]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
     assert not (tmp_path / "synthetic").exists()
+
+
+def test_the_restorer_gives_the_input_colours_as_its_config_says(chain_dir):
+    chain = load_chain(Workdirs(chain_dir), scratch=True)
+    assert Restorer(*chain).chroma_sigma == chain[0].config.model.inference_chroma_sigma == 0.0
+    photo, mask = rgb(40, 48, seed=3) / 255.0, np.zeros((40, 48), bool)
+    mask[10, 5:30] = True
+    own = Restorer(*chain)(photo, mask)
+    np.testing.assert_allclose(Restorer(*chain, chroma_sigma=2.5)(photo, mask),
+                               with_input_chroma(own, photo, mask, 2.5), atol=1e-5)
+
+
+def test_the_command_passes_chroma_sigma_on_and_refuses_a_negative_one(chain_dir, tmp_path,
+                                                                         capsys):
+    photo = tmp_path / "a.png"
+    Image.fromarray(rgb(40, 48, seed=5)).save(photo)
+    assert restore("--input", photo, "--output", tmp_path / "out", "--checkpoints", chain_dir,
+                   "--chroma_sigma", "2") == 0
+    expected = Restorer(*load_chain(Workdirs(chain_dir), scratch=False), chroma_sigma=2.0)(
+        np.asarray(Image.open(photo), np.float32) / 255.0)
+    written = np.asarray(Image.open(tmp_path / "out" / "a.png"), np.float32)
+    assert np.abs(written - np.round(expected * 255.0)).max() <= 1.0
+    with pytest.raises(SystemExit):
+        restore("--input", photo, "--output", tmp_path / "out2", "--chroma_sigma", "-1")
+    assert "--chroma_sigma: -1 is negative" in capsys.readouterr().err

@@ -4,7 +4,8 @@ mask) -> VAE2's decoder.
 `translate` is the one encode -> map -> decode of the project: the mapping stage's training step
 and samples, its evaluation, the benchmarks and the restore command all call it. `Restorer`
 wraps it for one photo of any size: holes painted white (as in training), reflect-padded up to a
-size bucket (one compilation per bucket, not per photo), translated, cropped back and clamped.
+size bucket (one compilation per bucket, not per photo), translated, cropped back and clamped,
+then given the input's colours where the config says so (colour.py).
 """
 
 import dataclasses
@@ -15,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from oldrestore.inference.colour import with_input_chroma
 from oldrestore.inference.large_images import translate_in_stages
 from oldrestore.inference.tiling import padded_shape, reflect_pad_to
 from oldrestore.models.mapping import ScratchMapping
@@ -75,16 +77,21 @@ class Restorer:
     stride), so a folder of photos of similar sizes compiles a few times, not once per photo.
     Photos above `staged_above` pixels run stage by stage (large_images.py), in less memory.
     attention_queries, pooled_keys: override the scratch mapping's inference attention.
+    chroma_sigma: overrides the mapping config's model.inference_chroma_sigma (0: the chain's
+    own colours, as the reference; > 0: the input's, colour.py).
     """
 
     def __init__(self, mapping: Trained, vae1: Trained, vae2: Trained, bucket: int = 64,
                  staged_above: int = 2048 * 2048, attention_queries: str | None = None,
-                 pooled_keys: int | None = None):
+                 pooled_keys: int | None = None, chroma_sigma: float | None = None):
         modules = {t.stage: stage_spec(t.stage).networks(t.config) for t in (vae1, vae2)}
         self.modules = ChainModules(
             vae1=modules["vae1"]["vae"], vae2=modules["vae2"]["vae"],
             mapping=inference_mapping(mapping, attention_queries, pooled_keys))
         self.staged_above = staged_above
+        if chroma_sigma is None:
+            chroma_sigma = mapping.config.model.get("inference_chroma_sigma", 0.0)
+        self.chroma_sigma = float(chroma_sigma)
         self.params = jax.device_put({"vae1": vae1.variables["vae"]["params"],
                                       "mapping": mapping.variables["mapping"]["params"],
                                       "vae2": vae2.variables["vae"]["params"]})
@@ -116,4 +123,7 @@ class Restorer:
             run = functools.partial(translate_in_stages, self.modules)
         _, restored = run(self.params, x[None], holes)
         restored = np.asarray(restored[0, :height, :width])
-        return np.clip((restored + 1.0) / 2.0, 0.0, 1.0)  # clamp, never min-max stretch
+        restored = np.clip((restored + 1.0) / 2.0, 0.0, 1.0)  # clamp, never min-max stretch
+        if self.chroma_sigma > 0:
+            restored = with_input_chroma(restored, photo, mask, self.chroma_sigma)
+        return restored
