@@ -29,6 +29,9 @@ def test_the_default_bundle_ships_small_and_complete():
     assert meta["commit"] and "research use" in meta["data"] and "scores" in meta
     assert meta["face"].startswith("python launch/train.py --config=configs/face.py:cpu")
     assert "held-out" in meta["face_scores"]
+    # Both mappings restore with the input's colours, as the cpu recipe does (configs/mapping.py).
+    for mapping in ("mapping", "mapping_scratch"):
+        assert bundle.load(mapping).config.model.inference_chroma_sigma == 3.0
 
 
 def test_restore_uses_the_default_bundle_without_checkpoints(tmp_path, capsys):
