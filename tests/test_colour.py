@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from oldrestore.inference.colour import RGB_TO_YCBCR, YCBCR_TO_RGB, with_input_chroma
+from oldrestore.data.degrade.color import RGB_TO_YCBCR, YCBCR_TO_RGB
+from oldrestore.inference.colour import with_input_chroma
 
 
 def ycc(rgb):

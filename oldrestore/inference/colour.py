@@ -13,10 +13,8 @@ correction.
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-RGB_TO_YCBCR = np.array([[0.299, 0.587, 0.114],
-                         [-0.168736, -0.331264, 0.5],
-                         [0.5, -0.418688, -0.081312]], np.float32)
-YCBCR_TO_RGB = np.linalg.inv(RGB_TO_YCBCR).astype(np.float32)
+from oldrestore.data.degrade.color import RGB_TO_YCBCR, YCBCR_TO_RGB
+
 _MIN_WEIGHT = 1e-3  # below: too far from any pixel outside the mask; the chain's chroma stays
 
 

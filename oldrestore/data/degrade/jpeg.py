@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from oldrestore.data.degrade.color import RGB_TO_YCBCR, YCBCR_TO_RGB
 from oldrestore.data.degrade.sampling import as_integer, draw
 
 # The IJG standard quantisation tables (JPEG Annex K), in natural (row-major) order.
@@ -25,18 +26,6 @@ _CHROMA_TABLE[:4, :4] = [
     [24, 26, 56, 99],
     [47, 66, 99, 99],
 ]
-
-# JFIF colour transform: rows give Y, Cb, Cr from R, G, B (Cb and Cr offset by 128).
-_RGB_TO_YCBCR = np.array([
-    [0.299, 0.587, 0.114],
-    [-0.168736, -0.331264, 0.5],
-    [0.5, -0.418688, -0.081312],
-], np.float32)
-_YCBCR_TO_RGB = np.array([
-    [1.0, 0.0, 1.402],
-    [1.0, -0.344136, -0.714136],
-    [1.0, 1.772, 0.0],
-], np.float32)
 
 
 def _dct_matrix() -> np.ndarray:
@@ -73,7 +62,7 @@ def jpeg_compress(image, quality):
     height, width = image.shape[:2]
     # libjpeg pads partial 16 x 16 macroblocks by repeating the edge pixels.
     padded = jnp.pad(image, ((0, -height % 16), (0, -width % 16), (0, 0)), mode="edge")
-    ycc = padded * 255.0 @ _RGB_TO_YCBCR.T  # level-shifted: Y - 128 and Cb, Cr centred on 0
+    ycc = padded * 255.0 @ RGB_TO_YCBCR.T  # level-shifted: Y - 128 and Cb, Cr centred on 0
     luma = _quantize_blocks(ycc[..., 0] - 128.0, quantization_table(_LUMA_TABLE, quality))
 
     full_h, full_w = luma.shape
@@ -84,7 +73,7 @@ def jpeg_compress(image, quality):
     chroma = jax.image.resize(chroma, (full_h, full_w, 2), method="linear")
 
     ycc = jnp.concatenate([luma[..., None] + 128.0, chroma], axis=-1)
-    rgb = ycc @ _YCBCR_TO_RGB.T / 255.0
+    rgb = ycc @ YCBCR_TO_RGB.T / 255.0
     return jnp.clip(rgb[:height, :width], 0.0, 1.0)
 
 
