@@ -44,8 +44,8 @@ def test_a_scratch_under_the_mask_takes_the_colour_around_it():
     mask = np.zeros((32, 32), bool)
     mask[:, 6:8] = True
     restored = np.full_like(photo, 0.5)
-    red_chroma = ycc(with_input_chroma(restored, photo, mask, 3.0))[:, 3, 1:]
-    filled = ycc(with_input_chroma(restored, photo, mask, 3.0))[:, 7, 1:]
+    chroma = ycc(with_input_chroma(restored, photo, mask, 3.0))[..., 1:]
+    red_chroma, filled = chroma[:, 3], chroma[:, 7]
     np.testing.assert_allclose(filled, red_chroma, atol=2e-3)
     # Without the mask the scratch's white greys the red around it.
     unmasked = ycc(with_input_chroma(restored, photo, None, 3.0))[:, 7, 1:]
