@@ -11,15 +11,20 @@ steps at 2.6 s/step measured next to a VAE2 cpu training, about 52 minutes), `sm
 through every code path). Override any field with --config.a.b=value.
 """
 
+from pathlib import Path
+
 import ml_collections
 
 from oldrestore.configuration import (
     base_config,
+    load_config_module,
     shrink_for_cpu,
     shrink_for_smoke,
     with_variant,
 )
 from oldrestore.data.degrade import default_config as degradation_config
+
+mapping = load_config_module(Path(__file__).with_name("mapping.py"))
 
 
 def reference() -> ml_collections.ConfigDict:
@@ -60,6 +65,7 @@ def reference() -> ml_collections.ConfigDict:
     c.loss.vgg_layer_weights = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)  # VGG16 for VGG19: vae2.py
     c.loss.vgg_imagenet_normalize = False
     c.loss.l1 = 10.0
+    c.loss.ssim = 0.0  # 1 - SSIM, as the mapping's
 
     # Adam 2e-4 (0.5, 0.999) for both networks: pix2pix's, and the scratch mapping's.
     c.optim = ml_collections.ConfigDict()
@@ -79,6 +85,9 @@ def reference() -> ml_collections.ConfigDict:
 def cpu(c: ml_collections.ConfigDict) -> None:
     """pix2pix's unet_128 (7 levels, dropout on two), narrowed, for a 2-core laptop."""
     shrink_for_cpu(c, total_steps=1200, decay_steps=400)
+    # The cpu chain's image losses (configs/mapping.py), so that both spend their steps alike.
+    c.loss.update({name: value for name, value in mapping.CPU_LOSS_WEIGHTS.items()
+                   if name in c.loss})
     c.model.ngf = 32
     c.model.depth = 7
     c.model.dropout_levels = 2
@@ -101,7 +110,8 @@ def sweeps() -> dict[str, list[tuple[str, dict]]]:
     """Studies, each a list of (label, overrides), meant on top of the `cpu` variant."""
     return {
         # The pixel term is the one loss the chain's reference does not have.
-        "l1": [("l1_on", {"loss.l1": 10.0}), ("l1_off", {"loss.l1": 0.0})],
+        "l1": [("l1_on", {"loss.l1": mapping.CPU_LOSS_WEIGHTS["l1"]}),
+               ("l1_off", {"loss.l1": 0.0})],
         # pix2pix's dropout, its only source of noise, against none.
         "dropout": [("dropout_on", {"model.dropout_rate": 0.5}),
                     ("dropout_off", {"model.dropout_rate": 0.0})],

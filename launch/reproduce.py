@@ -1,11 +1,12 @@
 """Reproduce the study: train the whole chain at the cpu recipe within a budget, score it against
 the degraded input and the classical pipeline, and export it as a restoration bundle.
 
-    python launch/reproduce.py --budget_minutes=N --output DIR [--ablations [ARM ...]]
+    python launch/reproduce.py --output DIR [--budget_minutes=N] [--ablations [ARM ...]]
 
-The budget becomes fixed step counts up front (DIR/plan.json), so the same command gives the same
-numbers on any machine; run it again on the same DIR to resume a killed run (training picks up
-from its last checkpoint; restoring and scoring are redone, which checks the numbers).
+The budget (default: the recipe's, oldrestore/study/plan.py) becomes fixed step counts up front
+(DIR/plan.json), so the same command gives the same numbers on any machine; run it again on the
+same DIR to resume a killed run (training picks up from its last checkpoint; restoring and
+scoring are redone, which checks the numbers).
 --ablations also trains each ablation arm (or those named) at the chain's step counts and scores
 it the same way; named alone, it adds every arm and the direct baseline.
 Writes DIR/results.md (tables, figures, configs, versions), DIR/results.json and
@@ -23,11 +24,13 @@ quiet_libraries()  # before TensorFlow (tfds) and orbax are imported
 
 
 def main(argv=None) -> int:
-    from oldrestore.study.plan import ABLATION_CHOICES
+    from oldrestore.study.plan import ABLATION_CHOICES, RECIPE_MINUTES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget_minutes", type=float, required=True,
-                        help="training time of the main chain on a 2-core CPU")
+    parser.add_argument("--budget_minutes", type=float, default=RECIPE_MINUTES,
+                        help="training time of the main chain on a 2-core CPU (default: "
+                             f"{RECIPE_MINUTES}, the recipe's step counts; another budget "
+                             "scales them all alike)")
     parser.add_argument("--output", required=True, help="the study's folder (resumable)")
     parser.add_argument("--ablations", nargs="*", choices=ABLATION_CHOICES, metavar="ARM",
                         help="also train and score these ablation arms (all of them, and the "

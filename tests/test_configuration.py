@@ -114,11 +114,15 @@ def test_cpu_variant_is_the_recipe(name):
     assert (config.log_every_steps, config.ckpt_every_steps) == (20, 200)
     assert config.get("degradation", {}).get("loop_over_examples", True)  # one device: fast form
     assert config.data.get("masks_dir", "../shared/data/masks") == "../shared/data/masks"
-    # The loss deviations: the VAEs' pixel term (the paper's alpha, absent from the reference)
-    # and the detector's plain BCE, each stated in the config's DEVIATIONS; every other loss
-    # weight is the reference's (the mappings' pixel L1 stays off, as there).
-    stated = {"vae1": {"l1": 10.0}, "vae2": {"l1": 10.0}, "detector": {"name": "bce"}}
+    # The loss deviations: the VAEs' pixel term (the paper's alpha, absent from the reference),
+    # the detector's plain BCE and the mappings' weights moved to the restored photo, each stated
+    # in the config's DEVIATIONS; every other loss weight is the reference's.
+    mappings = {"latent_l1": 10.0, "gan": 0.1, "feature_matching": 1.0, "l1": 50.0, "ssim": 30.0}
+    stated = {"vae1": {"l1": 10.0}, "vae2": {"l1": 10.0}, "detector": {"name": "bce"},
+              "mapping": mappings, "mapping_scratch": mappings}
     assert config.loss.to_dict() == {**load_config(name).loss.to_dict(), **stated.get(name, {})}
+    notes = config_module(name).DEVIATIONS
+    assert {f"loss.{field}" for field in stated.get(name, {})} <= notes.keys()
 
 
 def test_cpu_variant_sources():

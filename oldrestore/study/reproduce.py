@@ -24,9 +24,9 @@ from oldrestore.study.plan import (
     CHAIN,
     DIRECT,
     MAIN,
+    RECIPE_STEPS,
     SECONDS_PER_STEP,
     SHARED_PHOTOS,
-    SHARES,
     Data,
     Plan,
     stage_config,
@@ -46,7 +46,8 @@ def _check_plan(output: Path, plan: Plan, ablations: tuple[str, ...], variant: s
     """The plan, written to plan.json on the first run. Its "commit" is the code the plan was
     made (and its training started) with; a later run's own commit is "scored_at"."""
     record = {"budget_minutes": plan.budget_minutes, "steps": plan.steps, "variant": variant,
-              "seconds_per_step": SECONDS_PER_STEP, "shares": SHARES, "commit": git_commit()}
+              "seconds_per_step": SECONDS_PER_STEP, "recipe_steps": RECIPE_STEPS,
+              "commit": git_commit()}
     path = output / "plan.json"
     if path.is_file():
         planned = json.loads(path.read_text())

@@ -66,9 +66,8 @@ def make_stage(config, mesh) -> Stage:
                          jnp.concatenate([x, restored], -1))
 
         def generator_terms(fake_outs, restored):
-            terms = {"g_l1": jnp.mean(jnp.abs(restored - y)) * weights.l1,
-                     **generator_image_terms(weights, config.disc.num_layers, d.real_outputs,
-                                             fake_outs, restored, y, vgg_params)}
+            terms = generator_image_terms(weights, config.disc.num_layers, d.real_outputs,
+                                          fake_outs, restored, y, vgg_params)
             return sum(terms.values()), terms
 
         (g_total, terms), (ct_outs, ct_restored) = jax.value_and_grad(
