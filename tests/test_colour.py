@@ -47,6 +47,10 @@ def test_a_scratch_under_the_mask_takes_the_colour_around_it():
     chroma = ycc(with_input_chroma(restored, photo, mask, 3.0))[..., 1:]
     red_chroma, filled = chroma[:, 3], chroma[:, 7]
     np.testing.assert_allclose(filled, red_chroma, atol=2e-3)
+    # A mask of numbers (nonzero = defect) means the same as the bool one.
+    for holes in (mask.astype(np.float32), mask.astype(np.uint8) * 255):
+        np.testing.assert_array_equal(with_input_chroma(restored, photo, holes, 3.0),
+                                      with_input_chroma(restored, photo, mask, 3.0))
     # Without the mask the scratch's white greys the red around it.
     unmasked = ycc(with_input_chroma(restored, photo, None, 3.0))[:, 7, 1:]
     assert np.abs(unmasked - red_chroma).max() > 0.05

@@ -27,13 +27,13 @@ def _smoothed_outside(values, keep, sigma: float):
 
 
 def with_input_chroma(restored, photo, mask, sigma: float):
-    """restored, photo: H x W x 3 float in [0, 1]; mask: H x W bool (True = defect) or None.
+    """restored, photo: H x W x 3 float in [0, 1]; mask: H x W, nonzero = defect, or None.
     Returns restored's luminance with photo's chroma, smoothed by `sigma` pixels outside the
     mask and shifted to restored's mean chroma, as float32 in [0, 1]."""
     restored_ycc = np.asarray(restored, np.float32) @ RGB_TO_YCBCR.T
     input_chroma = (np.asarray(photo, np.float32) @ RGB_TO_YCBCR.T)[..., 1:]
-    keep = np.ones(input_chroma.shape[:2], np.float32) if mask is None else (~mask).astype(
-        np.float32)
+    keep = np.ones(input_chroma.shape[:2], np.float32) if mask is None else (
+        ~np.asarray(mask, bool)).astype(np.float32)
     chroma, weight = _smoothed_outside(input_chroma, keep, sigma)
     chroma = np.where((weight > _MIN_WEIGHT)[..., None], chroma, restored_ycc[..., 1:])
     chroma += restored_ycc[..., 1:].mean(axis=(0, 1)) - chroma.mean(axis=(0, 1))
