@@ -99,7 +99,10 @@ _IMAGE_SPACE_EFFECT = (
     "25 held-out synthetic photos, scratch mode, the chain's own colours, as 600-step fine-tunes "
     "of a 2000-step scratch mapping trained with the reference's weights (20.24 dB, SSIM 0.560, "
     "LPIPS 0.435): the reference's weights 20.44 / 0.564 / 0.428; these 20.78 / 0.596 / 0.407 "
-    "after one such round with image_space's (the image_space sweep below)")
+    "after one such round with image_space's (the image_space sweep below). From the first "
+    "step, in the study (input's colours): the 80-minute chain's 440-step scratch mapping with "
+    "the reference's weights 20.27 dB, 0.543, 0.489; the 116-minute chain's 1500-step one "
+    "20.94, 0.609, 0.402")
 DEVIATIONS.update({
     "loss.gan": ("a short run's discriminator adds texture noise more than detail; the face "
                  "recipe's tenth (configs/face.py)", _IMAGE_SPACE_EFFECT),

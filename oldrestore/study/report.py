@@ -33,8 +33,10 @@ def write_report(path: Path, results: dict, curves: dict[str, Path]) -> None:
              f"--output {folder.name}" + _ablations_flag(plan["ablations"]) + "`, "
              f"trained at commit `{plan['commit']}`, scored at `{plan['scored_at']}`.", "",
              "## Plan", "",
-             "The budget was turned into these step counts before training (from the seconds per "
-             "step measured on a quiet 2-core machine); the wall time is what it took here.", ""]
+             "The budget was turned into these step counts before training (the recipe's, "
+             "oldrestore/study/plan.py, scaled by the budget); planned minutes are from the "
+             "seconds per step measured on a quiet 2-core machine, measured ones what it took "
+             "here.", ""]
     timings = results["timings"]
     lines += _table(["stage", "steps", "planned min", "measured min (main chain)"], [
         [stage, steps, round(steps * plan["seconds_per_step"][stage] / 60, 1),
