@@ -149,8 +149,7 @@ def get_config(arg=None):
 
 
 # The loss weights the sweeps below compare; every arm sets all five.
-REFERENCE_WEIGHTS = {"loss.latent_l1": 60.0, "loss.gan": 1.0, "loss.feature_matching": 10.0,
-                     "loss.l1": 0.0, "loss.ssim": 0.0}
+REFERENCE_WEIGHTS = {f"loss.{name}": reference().loss[name] for name in CPU_LOSS_WEIGHTS}
 GAN_TENTH = {"loss.gan": 0.1, "loss.feature_matching": 1.0}  # the face recipe's GAN weights
 NO_GAN = {"loss.gan": 0.0, "loss.feature_matching": 0.0}
 PIXEL_L1 = {**REFERENCE_WEIGHTS, **GAN_TENTH, "loss.l1": 10.0}

@@ -80,7 +80,7 @@ class Plan:
     steps: dict[str, int]  # per stage of the chain
 
     @classmethod
-    def for_budget(cls, budget_minutes: float = RECIPE_MINUTES) -> "Plan":
+    def for_budget(cls, budget_minutes: float) -> "Plan":
         scale = budget_minutes / RECIPE_MINUTES
         return cls(budget_minutes, {stage: _multiple(RECIPE_STEPS[stage] * scale)
                                     for stage in CHAIN})
