@@ -117,7 +117,8 @@ def test_cpu_variant_is_the_recipe(name):
     # The loss deviations: the VAEs' pixel term (the paper's alpha, absent from the reference),
     # the detector's plain BCE and the mappings' weights moved to the restored photo, each stated
     # in the config's DEVIATIONS; every other loss weight is the reference's.
-    mappings = {"latent_l1": 10.0, "gan": 0.1, "feature_matching": 1.0, "l1": 50.0, "ssim": 30.0}
+    mappings = {"latent_l1": 10.0, "gan": 0.1, "feature_matching": 1.0, "l1": 50.0, "ssim": 30.0,
+                "vgg": 0.0}
     stated = {"vae1": {"l1": 10.0}, "vae2": {"l1": 10.0}, "detector": {"name": "bce"},
               "mapping": mappings, "mapping_scratch": mappings}
     assert config.loss.to_dict() == {**load_config(name).loss.to_dict(), **stated.get(name, {})}

@@ -112,17 +112,19 @@ def test_scratch_inputs_are_the_quality_pairs_with_white_holes(stage1_runs, tfds
     assert np.all(holes_r[2:] == 1) and np.all(x_r[2:] == 1.0) and not np.any(holes_r[:2])
 
 
-def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir):
+@pytest.mark.parametrize("vgg_weight", [10.0, 0.0])
+def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir, vgg_weight):
     """The quality mapping's Adam has b1 = 0, so its first moment after one step is the gradient
     itself: compare it with jax.grad of the reference's G and D losses written out directly, plus
-    the optional pixel L1 and SSIM terms."""
+    the optional pixel L1 and SSIM terms; a zero VGG weight (the cpu recipe) drops the term."""
     config = mapping_config("mapping", stage1_runs, tfds_dir)
-    config.loss.l1, config.loss.ssim = 3.0, 2.0
+    config.loss.l1, config.loss.ssim, config.loss.vgg = 3.0, 2.0, vgg_weight
     mesh = make_mesh(jax.devices()[:1])
     stage, state, step, constants = compiled_step(config, mesh, mapping_stage)
     batch = shard_batch(next(stage.batches), mesh)
     seed_key = jax.random.key(5)
     new_state, metrics = step(state, batch, seed_key, constants)
+    assert ("g_vgg" in metrics) == (vgg_weight > 0)
 
     nets = mapping_networks(config)
     frozen, vgg = load_frozen_vaes(config), constants["vgg"]
@@ -143,8 +145,8 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir):
         fake, real = discriminate(disc_params, restored), discriminate(disc_params, y)
         return (60.0 * jnp.mean(jnp.abs(mapped - target)) + gan.lsgan_g_loss(fake)
                 + gan.feature_matching(real, fake, weight=10.0, n_layers=config.disc.num_layers)
-                + perceptual.vgg_loss(restored, y, vgg, config.loss.vgg_layer_weights, 10.0,
-                                      imagenet_normalize=False)
+                + perceptual.vgg_loss(restored, y, vgg, config.loss.vgg_layer_weights,
+                                      vgg_weight, imagenet_normalize=False)
                 + 3.0 * jnp.mean(jnp.abs(restored - y))
                 + 2.0 * (1.0 - jnp.mean(ssim((restored + 1.0) / 2.0, (y + 1.0) / 2.0))))
 

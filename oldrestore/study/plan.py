@@ -19,23 +19,27 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 CHAIN = ("detector", "vae2", "vae1", "mapping", "mapping_scratch")
 DEPENDS_ON = {"mapping": ("vae1", "vae2"), "mapping_scratch": ("vae1", "vae2")}
 
-# Seconds per step of each stage's cpu config on the 2-core machine the recipe was made on
-# (median of 8-10 steps with data, compilation excluded, nothing else running; 2026-11-27). They
-# only turn minutes into steps.
+# Seconds per step of each stage's cpu config on the 2-core machine the recipe was made on (an
+# Intel Xeon; median of 8-10 steps with data, compilation excluded, nothing else running;
+# 2026-11-27). The mappings and pix2pix dropped their VGG term since (configs/mapping.py): their
+# seconds are the earlier ones times the ratio measured without and with it on a 2-core AMD EPYC
+# (2.1x slower; 2026-12-06; benchmarks/train_steps.py --child): 0.39 (quality mapping), 0.71
+# (scratch), 0.37 (pix2pix). They only turn minutes into steps.
 SECONDS_PER_STEP = {
     "detector": 0.47,
     "vae2": 1.35,
     "vae1": 1.56,
-    "mapping": 1.61,
-    "mapping_scratch": 2.17,
-    "pix2pix": 1.34,
+    "mapping": 0.63,
+    "mapping_scratch": 1.54,
+    "pix2pix": 0.50,
 }
 # The recipe: the steps each stage trains at its cpu config. VAE2 reconstructs held-out clean
-# photos at 24.5 dB from 980 steps; from 1500 steps the scratch mapping restores better than its
-# input on PSNR, SSIM and LPIPS, and better than the classical pipeline on SSIM and LPIPS (not
-# yet on PSNR: README, "Reproducing the study"). A budget scales them all alike;
+# photos at 24.5 dB from 980 steps; from 2000 steps (without the VGG term) the scratch mapping
+# restores better than its input on PSNR, SSIM and LPIPS, and better than the classical pipeline
+# on SSIM and LPIPS (not yet on PSNR: README, "Reproducing the study"). The quality mapping's
+# 1000 steps cost what its 400 did with the VGG term. A budget scales them all alike;
 # RECIPE_MINUTES (what they cost, rounded up) gives them exactly.
-RECIPE_STEPS = {"detector": 800, "vae2": 980, "vae1": 860, "mapping": 400, "mapping_scratch": 1500}
+RECIPE_STEPS = {"detector": 800, "vae2": 980, "vae1": 860, "mapping": 1000, "mapping_scratch": 2000}
 RECIPE_MINUTES = math.ceil(sum(RECIPE_STEPS[s] * SECONDS_PER_STEP[s] for s in CHAIN) / 60.0)
 STEP_MULTIPLE = 20  # the cpu configs log every 20 steps
 DECAY_FRACTION = 1 / 3  # the last third of every run decays the learning rate linearly to 0

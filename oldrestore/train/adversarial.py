@@ -73,10 +73,11 @@ def generator_image_terms(weights, num_layers: int, real_outputs, fake_outputs, 
         "g_gan": gan.lsgan_g_loss(fake_outputs) * weights.gan,
         "g_feature_matching": gan.feature_matching(
             real_outputs, fake_outputs, weight=weights.feature_matching, n_layers=num_layers),
-        "g_vgg": perceptual.vgg_loss(
-            fake, target, vgg_params, layer_weights=weights.vgg_layer_weights,
-            weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize),
     }
+    if weights.vgg:  # a zero weight skips VGG16 and its gradient, the step's largest part
+        terms["g_vgg"] = perceptual.vgg_loss(
+            fake, target, vgg_params, layer_weights=weights.vgg_layer_weights,
+            weight=weights.vgg, imagenet_normalize=weights.vgg_imagenet_normalize)
     if weights.get("l1"):
         terms["g_l1"] = pixel_l1(fake, target) * weights.l1
     if weights.get("ssim"):
