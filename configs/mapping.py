@@ -117,12 +117,13 @@ DEVIATIONS.update({
 })
 
 DEVIATIONS["loss.vgg"] = (
-    "VGG16 and its gradient cost more than the rest of a cpu mapping step (benchmarks/"
-    "train_steps.py on a 2-core AMD EPYC: quality mapping 3.50 -> 1.38 s, scratch mapping 3.34 "
-    "-> 2.38 s); pixel L1 and SSIM already supervise the restored photo, so the steps buy more",
+    "VGG16 and its gradient are 61% of a cpu quality-mapping step and 29% of a scratch-mapping "
+    "one (benchmarks/train_steps.py on a 2-core AMD EPYC: 3.50 -> 1.38 s, 3.34 -> 2.38 s); "
+    "pixel L1 and SSIM already supervise the restored photo, so the steps buy more",
     "25 held-out synthetic photos, scratch mode, input's colours, on the 116-minute study's "
     "VAEs: its 1500-step scratch mapping with the term 20.94 dB, SSIM 0.609, LPIPS 0.402; 2000 "
-    "steps without it, in about three quarters of the time, 21.03, 0.615, 0.399 (the vgg sweep)")
+    "steps without it, in about the same time (51 against 54 minutes by plan.py's seconds per "
+    "step), 21.03, 0.615, 0.399 (the vgg sweep)")
 
 # The cpu recipe's loss weights (DEVIATIONS): the adversarial terms at a tenth, no VGG term,
 # and most of the weight on the restored photo itself (the image_space sweep's strongest arm).
@@ -193,6 +194,6 @@ def sweeps() -> dict[str, list[tuple[str, dict]]]:
                         ("image_space_strong_no_gan", {**IMAGE_SPACE_STRONG, **NO_GAN})],
         # The VGG term (DEVIATIONS["loss.vgg"]). Measured on the 116-minute study's VAEs,
         # scratch mode: vgg_on 1500 steps 20.94 dB, 0.609, 0.402; vgg_off 2000 steps 21.03,
-        # 0.615, 0.399, in about three quarters of the time.
+        # 0.615, 0.399, in about the same time.
         "vgg": [("vgg_on", IMAGE_SPACE_STRONG), ("vgg_off", CPU_WEIGHTS)],
     }
