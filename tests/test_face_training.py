@@ -214,7 +214,9 @@ def test_evaluation_of_a_run(straight_run, tmp_path):
 def test_sharded_step_equals_single_device(tfds_dir):
     """One step on 1 and on 8 devices: the batch-norm statistics are the global batch's (the
     running statistics agree), metrics to 1e-5, gradients (Adam's first moments, b1 = 0) to
-    1e-4 in norm; the spectral vectors agree."""
+    3e-3 in norm; the spectral vectors agree. The backward pass through the SPADE generator's
+    norms amplifies float32 summation order: 1e-4 on an Intel Xeon, 1.1e-3 on an AMD EPYC (AVX2
+    kernels), spread evenly over every layer; the statistics above catch a sharding error."""
     config = face_smoke_config(tfds_dir, batch_size=8)
     (single, single_metrics), (sharded, sharded_metrics) = step_on_one_and_all_devices(
         config, face_stage)
@@ -224,4 +226,4 @@ def test_sharded_step_equals_single_device(tfds_dir):
     for name in ("generator", "disc"):
         chex.assert_trees_all_close(single[name]["spectral"], sharded[name]["spectral"],
                                     rtol=1e-4, atol=1e-6)
-        assert relative_error(single[name]["opt"][0].mu, sharded[name]["opt"][0].mu) < 1e-4, name
+        assert relative_error(single[name]["opt"][0].mu, sharded[name]["opt"][0].mu) < 3e-3, name
