@@ -23,8 +23,8 @@ DEPENDS_ON = {"mapping": ("vae1", "vae2"), "mapping_scratch": ("vae1", "vae2")}
 # Intel Xeon; median of 8-10 steps with data, compilation excluded, nothing else running;
 # 2026-11-27). The mappings and pix2pix dropped their VGG term since (configs/mapping.py): their
 # seconds are the earlier ones times the ratio measured without and with it on a 2-core AMD EPYC
-# (2.1x slower; 2026-12-06; benchmarks/train_steps.py --child): 0.39 (quality mapping), 0.71
-# (scratch), 0.37 (pix2pix). They only turn minutes into steps.
+# (2026-12-06; benchmarks/train_steps.py --child): 0.39 (quality mapping), 0.71 (scratch), 0.37
+# (pix2pix). They only turn minutes into steps.
 SECONDS_PER_STEP = {
     "detector": 0.47,
     "vae2": 1.35,
