@@ -36,7 +36,7 @@ SECONDS_PER_STEP = {
 # The recipe: the steps each stage trains at its cpu config. VAE2 reconstructs held-out clean
 # photos at 24.5 dB from 980 steps; without the VGG term the scratch mapping restores better than
 # its input on PSNR, SSIM and LPIPS, and better than the classical pipeline on SSIM and LPIPS (not
-# yet on PSNR: 0.31 dB short from 2000 steps, 0.08 dB from 3000; README, "Reproducing the study").
+# yet on PSNR, 0.08 dB short: README, "Reproducing the study").
 # The quality mapping's 1000 steps cost what its 400 did with the VGG term. A budget scales them
 # all alike; RECIPE_MINUTES (what they cost, rounded up) gives them exactly.
 RECIPE_STEPS = {"detector": 800, "vae2": 980, "vae1": 860, "mapping": 1000, "mapping_scratch": 3000}
