@@ -6,6 +6,10 @@ both VAEs frozen (from the stage-1 workdirs in `frozen`). The scratch mapping
         --config.frozen.vae1=runs/vae1_cpu --config.frozen.vae2=runs/vae2_cpu
     python launch/evaluate.py --workdir=runs/mapping_cpu
 
+`frozen` may also name a restoration bundle holding both VAEs: with
+--config.frozen.vae1=oldrestore/weights/default.msgpack (and the same for vae2) a mapping
+trains on the shipped weights' VAEs, without retraining stage 1.
+
 Variants: `reference` (default: the authors' settings, for accelerators), `cpu` (on top of the
 stage-1 cpu runs and ../shared/data: 600 steps at 1.3 s/step alone on 2 cores, about
 13 minutes; 21 minutes measured next to a scratch-mapping run), `smoke` (two steps through
@@ -35,8 +39,8 @@ def reference() -> ml_collections.ConfigDict:
     c.data.grayscale_prob = 0.0
 
     # The frozen networks: VAE1's encoder (old photos -> latent), VAE2's encoder (the clean
-    # photo's target latent) and decoder (mapped latent -> photo), from the stage-1 workdirs
-    # (their latest checkpoints; the steps are recorded in the state). Weights only; they are
+    # photo's target latent) and decoder (mapped latent -> photo), from the stage-1 workdirs or
+    # a bundle (their latest steps; the steps are recorded in the state). Weights only; they are
     # inputs of the step, never trained. Stored as absolute paths in config.json.
     c.frozen = ml_collections.ConfigDict({"vae1": "", "vae2": ""})
 

@@ -241,7 +241,8 @@ def test_typed_fields_reject_wrong_types():
 
 
 def run_launcher(*args):
-    one_device = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    one_device = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1",
+                      JAX_DISABLE_MOST_OPTIMIZATIONS="1")  # compiles faster; two steps at most
     return subprocess.run([sys.executable, "launch/train.py", *args], cwd=REPO, env=one_device,
                           capture_output=True, text=True, timeout=300)
 

@@ -17,6 +17,8 @@ from oldrestore.train.run import run
 from tests.test_configuration import load_config
 from tests.test_vae_training import load_state
 
+pytestmark = pytest.mark.usefixtures("fast_compile")
+
 
 @pytest.fixture(scope="module")
 def masks_folder(tmp_path_factory):

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 
 from oldrestore.train.run import run
 from tests.test_configuration import load_config
 
 REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.usefixtures("fast_compile")  # the workers compile as fast (below)
 
 
 def free_port() -> int:
@@ -35,7 +37,7 @@ def test_two_processes_agree_with_one(tmp_path):
     run(config, single, devices=jax.devices()[:1])
 
     port, workdir = free_port(), tmp_path / "two"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    env = dict(os.environ, PYTHONPATH=str(REPO), JAX_DISABLE_MOST_OPTIMIZATIONS="1")
     workers = [
         subprocess.Popen([sys.executable, "tests/distributed_worker.py", str(i), "2", str(port),
                           str(workdir), str(tfds_dir)], cwd=REPO, env=env,

@@ -10,6 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from oldrestore import runs
+from oldrestore.bundle import write_bundle
 from oldrestore.configuration import ConfigError, write_config_json
 from oldrestore.data.sharding import make_mesh, shard_batch
 from oldrestore.evaluation import restoration
@@ -18,7 +20,7 @@ from oldrestore.losses import gan, perceptual
 from oldrestore.models.vae import VAE
 from oldrestore.stages import EvaluationOptions, mapping_networks
 from oldrestore.train import mapping_stage
-from oldrestore.train.frozen_vaes import load_frozen_vaes
+from oldrestore.train.frozen_vaes import NAMES, load_frozen_vaes
 from tests.test_configuration import load_config
 from tests.test_vae_training import (
     compiled_step,
@@ -91,6 +93,30 @@ def test_frozen_vaes_must_name_fitting_stage1_runs(tmp_path, stage1_runs, tfds_d
             run(config, tmp_path / "run")
 
 
+def test_frozen_vaes_may_come_from_a_bundle(tmp_path, stage1_runs, tfds_dir):
+    """A bundle holding both VAEs (as the shipped weights do) gives the mapping the networks
+    and steps their workdirs give; a bundle without the VAE, or a file that is no bundle, is
+    named in one line."""
+    write_bundle(tmp_path / "vaes.msgpack", [runs.load(stage1_runs[n]) for n in NAMES], {})
+    write_bundle(tmp_path / "vae1.msgpack", [runs.load(stage1_runs["vae1"])], {})
+    (tmp_path / "notes.txt").write_text("not weights")
+    bundled = load_frozen_vaes(mapping_config(
+        "mapping", stage1_runs, tfds_dir, **{f"frozen.{n}": str(tmp_path / "vaes.msgpack")
+                                             for n in NAMES}))
+    direct = load_frozen_vaes(mapping_config("mapping", stage1_runs, tfds_dir))
+    assert bundled.steps == direct.steps == {"vae1": 0, "vae2": 0}
+    assert bundled.modules == direct.modules
+    chex.assert_trees_all_equal(bundled.params, jax.device_get(direct.params))
+
+    cases = [("vae1.msgpack", r"frozen.vae2=.*vae1.msgpack': .*holds no vae2 network"),
+             ("notes.txt", r"frozen.vae2=.*notes.txt': .*not a restoration bundle")]
+    for name, message in cases:
+        config = mapping_config("mapping", stage1_runs, tfds_dir,
+                                **{"frozen.vae2": str(tmp_path / name)})
+        with pytest.raises(ConfigError, match=message):
+            run(config, tmp_path / "run")
+
+
 def test_scratch_inputs_are_the_quality_pairs_with_white_holes(stage1_runs, tfds_dir):
     """Same key: the scratch mapping sees the quality mapping's pair, with holes painted white
     on exactly the second half of the batch; real masks join the structured-defect ones."""
@@ -128,8 +154,9 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir, vgg_w
 
     nets = mapping_networks(config)
     frozen, vgg = load_frozen_vaes(config), constants["vgg"]
-    x, y, _ = mapping_stage.mapping_inputs(config, batch, jax.random.fold_in(seed_key, 0), None)
-    target = frozen.encode(frozen.params, "vae2", y)
+    x, y, _ = jax.jit(lambda batch: mapping_stage.mapping_inputs(
+        config, batch, jax.random.fold_in(seed_key, 0), None))(batch)
+    target = jax.jit(frozen.encode, static_argnums=1)(frozen.params, "vae2", y)
     disc_params = state["disc"]["params"]
 
     def discriminate(params, image):
@@ -140,7 +167,7 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir, vgg_w
         return mapped, frozen.modules["vae2"].apply({"params": frozen.params["vae2"]}, mapped,
                                                     method=VAE.decode)
 
-    def g_loss(params):
+    def g_loss(params, vgg):  # VGG16's weights an argument: as constants they compile slowly
         mapped, restored = restored_from(params)
         fake, real = discriminate(disc_params, restored), discriminate(disc_params, y)
         return (60.0 * jnp.mean(jnp.abs(mapped - target)) + gan.lsgan_g_loss(fake)
@@ -154,12 +181,13 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir, vgg_w
         restored = jax.lax.stop_gradient(restored_from(state["mapping"]["params"])[1])
         return gan.lsgan_d_loss(discriminate(params, y), discriminate(params, restored))
 
-    g_value, g_grads = jax.value_and_grad(g_loss)(state["mapping"]["params"])
-    d_value, d_grads = jax.value_and_grad(d_loss)(disc_params)
+    # One program each: differentiated op by op, the losses would compile a thousand kernels.
+    g_value, g_grads = jax.jit(jax.value_and_grad(g_loss))(state["mapping"]["params"], vgg)
+    d_value, d_grads = jax.jit(jax.value_and_grad(d_loss))(disc_params)
     np.testing.assert_allclose(metrics["g_total"], g_value, rtol=1e-5)
     np.testing.assert_allclose(metrics["d_loss"], d_value, rtol=1e-5)
     for name, grads in (("mapping", g_grads), ("disc", d_grads)):
-        # Float32 sums in another order (jit versus eager) move entries by about 1e-4 of the
+        # Float32 sums in another order (another program) move entries by about 1e-4 of the
         # largest; biases followed by instance norm get float noise for a gradient. So: the
         # whole gradient within 1e-3 in norm, and every entry within 1e-3 of the largest.
         mu = jax.tree.leaves(new_state[name]["opt"][0].mu)

@@ -30,8 +30,8 @@ def synthetic_scores(config, variables, split: str, max_images: int | None, batc
     masks = load_masks(config.data.masks_dir, crop) if config.data.masks_dir else None
     net = build_network(config)
 
-    @jax.jit
-    def predict(images, key):
+    @jax.jit  # weights are an argument: as constants they would slow compilation
+    def predict(variables, images, key):
         x, target = detector_inputs(config, {"image": images}, key, masks)
         return jax.nn.sigmoid(net.apply(variables, x)), target
 
@@ -39,7 +39,7 @@ def synthetic_scores(config, variables, split: str, max_images: int | None, batc
     for start in range(0, count, batch_size):
         images = np.stack([center_square(source[i]["image"], crop)
                            for i in range(start, min(start + batch_size, count))])
-        probabilities, target = jax.device_get(predict(pad_batch(images, batch_size),
+        probabilities, target = jax.device_get(predict(variables, pad_batch(images, batch_size),
                                                        jax.random.key(start)))
         for p, t in zip(probabilities[:len(images)], target[:len(images)], strict=True):
             metrics.update(p >= config.threshold, t > 0.5, p)

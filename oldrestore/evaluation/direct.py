@@ -34,8 +34,8 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
                          f"(the network's stride)")
     lpips_params = load_lpips_params()
 
-    @jax.jit
-    def restore(variables, images, key):
+    @jax.jit  # weights are arguments: as constants they would slow compilation
+    def restore(variables, lpips_params, images, key):
         x, y = degraded_pairs(config, {"image": images}, key)
         outputs = {"input": x, "restored": network.apply(variables, x)}
         scores = {name: (psnr((image + 1.0) / 2.0, (y + 1.0) / 2.0),
@@ -50,7 +50,7 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     for start in range(0, len(photos), batch_size):
         chunk = photos[start:start + batch_size]
         images, scores = jax.device_get(restore(
-            variables, pad_batch(chunk, batch_size),
+            variables, lpips_params, pad_batch(chunk, batch_size),
             jax.random.fold_in(jax.random.key(1234), start)))
         for name, values in scores.items():
             per_image[name].append(np.stack(values)[:, :len(chunk)])

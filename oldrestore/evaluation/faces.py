@@ -9,6 +9,7 @@ batch; the real old faces are aligned (or squared) the same way. The network run
 reference runs it at inference: eval mode.
 """
 
+import functools
 import operator
 from pathlib import Path
 
@@ -88,20 +89,22 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     net_state, lpips_params = trained.variables["generator"], load_lpips_params()
     size = config.data.crop_size
 
-    @jax.jit
-    def enhance(degraded):
+    @jax.jit  # weights are arguments: as constants they would slow compilation
+    def enhance_with(net_state, degraded):
         return face_stage.enhance(generator, net_state, degraded)
 
     @jax.jit
-    def score(images, start):
+    def score_with(net_state, lpips_params, images, start):
         key = jax.random.fold_in(jax.random.key(1234), start)
         degraded, clean = pairs.degraded_pairs(config, {"image": images}, key)
-        enhanced = enhance(degraded)
+        enhanced = enhance_with(net_state, degraded)
         outputs = {"degraded": degraded, "enhanced": enhanced, "clean": clean}
         return outputs, {name: _scores(outputs[name], clean, lpips_params) for name in SCORED}
 
     faces = held_out_faces(config, split, options.max_images)
-    outputs, scores = _in_batches(score, faces, batch_size)
+    enhance = functools.partial(enhance_with, net_state)
+    outputs, scores = _in_batches(functools.partial(score_with, net_state, lpips_params), faces,
+                                  batch_size)
     report = {"split": split, "size": size, "images": len(faces)}
     for name in SCORED:
         report[name] = {metric: float(np.mean(values))

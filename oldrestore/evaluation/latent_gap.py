@@ -64,8 +64,8 @@ def latent_summaries(trained: runs.Trained, images: np.ndarray) -> np.ndarray:
     vae = vae_networks(trained.config)["vae"]
     params = trained.variables["vae"]["params"]
 
-    @jax.jit
-    def summarise(images_uint8):
+    @jax.jit  # weights are an argument: as constants they would slow compilation
+    def summarise(params, images_uint8):
         x = images_uint8.astype(jnp.float32) / 127.5 - 1.0
         latent = vae.learned(vae.apply({"params": params}, x, method=VAE.encode).mean)
         return jnp.concatenate([latent.mean(axis=(1, 2)), latent.std(axis=(1, 2))], axis=-1)
@@ -73,7 +73,7 @@ def latent_summaries(trained: runs.Trained, images: np.ndarray) -> np.ndarray:
     chunks = []
     for start in range(0, len(images), BATCH):
         chunk = images[start:start + BATCH]
-        chunks.append(np.asarray(summarise(pad_batch(chunk, BATCH)))[:len(chunk)])
+        chunks.append(np.asarray(summarise(params, pad_batch(chunk, BATCH)))[:len(chunk)])
     return np.concatenate(chunks)
 
 

@@ -65,8 +65,8 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     config = trained.config
     vae, params = vae_networks(config)["vae"], trained.variables["vae"]["params"]
 
-    @jax.jit
-    def reconstruct(images_uint8):
+    @jax.jit  # weights are an argument: as constants they would slow compilation
+    def reconstruct(params, images_uint8):
         x = images_uint8.astype(jnp.float32) / 127.5 - 1.0
         encoded = vae.apply({"params": params}, x, method=VAE.encode)
         recon = vae.apply({"params": params}, encoded.mean, method=VAE.decode)
@@ -80,7 +80,7 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
         scores, recons = [], []
         for start in range(0, len(images), batch_size):
             chunk = images[start:start + batch_size]
-            recon, p, s = jax.device_get(reconstruct(pad_batch(chunk, batch_size)))
+            recon, p, s = jax.device_get(reconstruct(params, pad_batch(chunk, batch_size)))
             scores += list(zip(p[:len(chunk)], s[:len(chunk)], strict=True))
             recons.append(recon[:len(chunk)])
         p, s = np.array(scores).T

@@ -65,8 +65,8 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     if mapping_stage.is_scratch(config) and config.data.masks_dir:
         masks = load_masks(config.data.masks_dir, size)
 
-    @jax.jit
-    def restore(images, key):
+    @jax.jit  # weights are arguments: as constants they would slow compilation
+    def restore(params, lpips_params, images, key):
         x, y, holes = mapping_stage.mapping_inputs(config, {"image": images}, key, masks)
         clean_latent = frozen.encode(params, "vae2", y)
         outputs = {
@@ -83,7 +83,8 @@ def evaluate(workdir, options: EvaluationOptions, batch_size: int = 4) -> dict:
     for start in range(0, len(photos), batch_size):
         chunk = photos[start:start + batch_size]
         outputs, clean, holes, scores = jax.device_get(restore(
-            pad_batch(chunk, batch_size), jax.random.fold_in(jax.random.key(1234), start)))
+            params, lpips_params, pad_batch(chunk, batch_size),
+            jax.random.fold_in(jax.random.key(1234), start)))
         for name, values in scores.items():
             for collected, value in zip(per_image[name], values, strict=True):
                 collected.extend(value[:len(chunk)])

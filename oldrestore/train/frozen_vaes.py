@@ -1,13 +1,16 @@
-"""Stage 2's frozen networks: the two stage-1 VAEs, weights only, from the workdirs in
-`config.frozen` (their latest checkpoints, or the steps a resumed run recorded). They are inputs
-of every step, never trained."""
+"""Stage 2's frozen networks: the two stage-1 VAEs, weights only, from what `config.frozen`
+names: training workdirs, or a restoration bundle holding the VAEs (the shipped default
+weights are one), at their latest steps or the steps a resumed run recorded. They are inputs of
+every step, never trained."""
 
 import dataclasses
+import functools
 import logging
 import os
 from pathlib import Path
 
 from oldrestore import runs
+from oldrestore.bundle import Bundle
 from oldrestore.configuration import ConfigError
 from oldrestore.models.vae import VAE, latent_channels
 from oldrestore.stages import stage_spec
@@ -21,11 +24,14 @@ def stage1_config(config, name: str):
     field, path = f"config.frozen.{name}", config.frozen[name]
     if not path:
         raise ConfigError(f"{field}='': stage 2 needs the workdir of a finished {name} run")
-    if not Path(os.path.expanduser(path)).exists():
+    location = Path(os.path.expanduser(path))
+    if not location.exists():
         raise ConfigError(f"{field}={path!r}: path does not exist")
     try:
-        frozen = runs.load_config(path)
-    except runs.RunError:
+        frozen = _load(path, name).config if location.is_file() else runs.load_config(path)
+    except runs.RunError as error:
+        if location.is_file():
+            raise ConfigError(f"{field}={path!r}: {error}") from None
         raise ConfigError(f"{field}={path!r}: not a training workdir (no config.json)") from None
     if frozen.get("stage") != name:
         raise ConfigError(f"{field}={path!r}: is a {frozen.get('stage')} run, not a {name} run")
@@ -66,7 +72,7 @@ def load_frozen_vaes(config, steps: dict | None = None) -> FrozenVAEs:
     for name in NAMES:
         path = config.frozen[name]
         try:
-            trained = runs.load(path, None if steps is None else steps[name])
+            trained = _load(path, name, None if steps is None else steps[name])
         except runs.RunError as error:
             raise ConfigError(f"config.frozen.{name}={path!r}: {error}") from None
         modules[name] = stage_spec(name).networks(trained.config)["vae"]
@@ -74,3 +80,17 @@ def load_frozen_vaes(config, steps: dict | None = None) -> FrozenVAEs:
         loaded[name] = trained.step
         logging.info("frozen %s: %s at step %d", name, path, loaded[name])
     return FrozenVAEs(modules=modules, params=params, steps=loaded)
+
+
+def _load(path, name: str, step: int | None = None) -> runs.Trained:
+    """`name`'s networks from a training workdir, or from a bundle file holding them."""
+    location = Path(os.path.expanduser(path)).absolute()
+    if location.is_file():
+        return _bundle(location, location.stat().st_mtime_ns).load(name, step)
+    return runs.load(path, step)
+
+
+@functools.lru_cache(maxsize=1)
+def _bundle(path: Path, mtime_ns: int) -> Bundle:
+    """Read once for the several loads of a run (the modification time keys a rewritten file)."""
+    return Bundle(path)
