@@ -3,6 +3,7 @@ on good and bad files, what is kept of each photo (size, orientation, mode, bit 
 user's masks, determinism, the bundle round trip and one compilation per size bucket."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from launch import demo as demo_command
 from launch import export as export_command
 from launch import restore as restore_command
 from oldrestore import runs
-from oldrestore.bundle import Bundle
+from oldrestore.bundle import Bundle, write_bundle
 from oldrestore.faces import detect_faces, template
 from oldrestore.inference import weights as weights_module
 from oldrestore.inference.colour import with_input_chroma
@@ -257,6 +258,34 @@ def test_bundle_and_workdirs_restore_identically_and_deterministically(
                        *flags) == 0
         outputs.append((tmp_path / name / "photo.png").read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_a_mapping_alone_restores_with_the_vaes_its_run_took(chain_dir, tmp_path):
+    """A folder holding only a mapping workdir loads the VAEs where its config.frozen says its run
+    took them: workdirs elsewhere, or a bundle (a run trained with --config.frozen.vae1=a bundle
+    records that); a VAE that is gone is named in one line."""
+    full = load_chain(Workdirs(chain_dir), scratch=False)
+    bundle = tmp_path / "vaes.msgpack"
+    write_bundle(bundle, list(full[1:]), {})
+    alone = tmp_path / "alone"
+    shutil.copytree(chain_dir / "mapping", alone / "mapping")
+    config_file = alone / "mapping" / "config.json"
+    config = json.loads(config_file.read_text())
+    assert config["frozen"] == {n: str(chain_dir / n) for n in ("vae1", "vae2")}
+    loads = [load_chain(Workdirs(alone), scratch=False)]
+    config["frozen"] = {"vae1": str(bundle), "vae2": str(bundle)}
+    config_file.write_text(json.dumps(config))
+    loads.append(load_chain(Workdirs(alone), scratch=False))
+    for loaded in loads:  # a bundle keeps a VAE's own networks, not its discriminators
+        for expected, got, network in zip(full, loaded, ("mapping", "vae", "vae"), strict=True):
+            assert (got.stage, got.step) == (expected.stage, expected.step)
+            chex.assert_trees_all_equal(got.variables[network], expected.variables[network])
+
+    config["frozen"]["vae2"] = str(tmp_path / "gone")
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(runs.RunError, match=r"alone: holds no vae2, and where its mapping run "
+                                            r"took it from fails: .*gone"):
+        load_chain(Workdirs(alone), scratch=False)
 
 
 def test_a_bundles_warning_is_shown_once(chain_dir, tmp_path, capsys):

@@ -2,6 +2,8 @@
 (vae1, vae2, mapping, mapping_scratch, detector, face), a restoration bundle (launch/export.py),
 or the bundle shipped with the package as its default weights."""
 
+import functools
+import os
 from pathlib import Path
 
 from oldrestore import runs
@@ -52,10 +54,38 @@ def open_weights(path: str | None) -> Workdirs | Bundle:
 
 def load_chain(weights, scratch: bool) -> tuple[Trained, Trained, Trained]:
     """(mapping, vae1, vae2): the quality or scratch mapping, and the VAE checkpoints it was
-    trained on (the steps its state records)."""
+    trained on (the steps its state records): from `weights`, or, when they hold no such VAE,
+    from where the mapping's run took it (its config.frozen: a workdir or a bundle)."""
     mapping = weights.load("mapping_scratch" if scratch else "mapping")
-    vae1, vae2 = (weights.load(name, mapping.frozen_steps[name]) for name in ("vae1", "vae2"))
+    vae1, vae2 = (_frozen_vae(weights, mapping, name) for name in ("vae1", "vae2"))
     return mapping, vae1, vae2
+
+
+def _frozen_vae(weights, mapping: Trained, name: str) -> Trained:
+    step = mapping.frozen_steps[name]
+    if name in weights.stages():
+        return weights.load(name, step)
+    source = mapping.config.frozen[name]
+    try:
+        return load_network(source, name, step)
+    except RunError as error:
+        raise RunError(f"{weights.path}: holds no {name}, and where its {mapping.stage} run "
+                       f"took it from fails: {error}") from None
+
+
+def load_network(path, name: str, step: int | None = None) -> Trained:
+    """`name`'s networks from what a `config.frozen` field names: a training workdir, or a
+    bundle file holding them."""
+    location = Path(os.path.expanduser(path)).absolute()
+    if location.is_file():
+        return _bundle(location, location.stat().st_mtime_ns).load(name, step)
+    return runs.load(path, step)
+
+
+@functools.lru_cache(maxsize=1)
+def _bundle(path: Path, mtime_ns: int) -> Bundle:
+    """Read once for the several loads of a run (the modification time keys a rewritten file)."""
+    return Bundle(path)
 
 
 def export_bundle(weights, output, meta: dict) -> list[str]:

@@ -4,14 +4,13 @@ weights are one), at their latest steps or the steps a resumed run recorded. The
 every step, never trained."""
 
 import dataclasses
-import functools
 import logging
 import os
 from pathlib import Path
 
 from oldrestore import runs
-from oldrestore.bundle import Bundle
 from oldrestore.configuration import ConfigError
+from oldrestore.inference.weights import load_network
 from oldrestore.models.vae import VAE, latent_channels
 from oldrestore.stages import stage_spec
 
@@ -28,7 +27,8 @@ def stage1_config(config, name: str):
     if not location.exists():
         raise ConfigError(f"{field}={path!r}: path does not exist")
     try:
-        frozen = _load(path, name).config if location.is_file() else runs.load_config(path)
+        frozen = (load_network(path, name).config if location.is_file()
+                  else runs.load_config(path))
     except runs.RunError as error:
         if location.is_file():
             raise ConfigError(f"{field}={path!r}: {error}") from None
@@ -72,7 +72,7 @@ def load_frozen_vaes(config, steps: dict | None = None) -> FrozenVAEs:
     for name in NAMES:
         path = config.frozen[name]
         try:
-            trained = _load(path, name, None if steps is None else steps[name])
+            trained = load_network(path, name, None if steps is None else steps[name])
         except runs.RunError as error:
             raise ConfigError(f"config.frozen.{name}={path!r}: {error}") from None
         modules[name] = stage_spec(name).networks(trained.config)["vae"]
@@ -81,16 +81,3 @@ def load_frozen_vaes(config, steps: dict | None = None) -> FrozenVAEs:
         logging.info("frozen %s: %s at step %d", name, path, loaded[name])
     return FrozenVAEs(modules=modules, params=params, steps=loaded)
 
-
-def _load(path, name: str, step: int | None = None) -> runs.Trained:
-    """`name`'s networks from a training workdir, or from a bundle file holding them."""
-    location = Path(os.path.expanduser(path)).absolute()
-    if location.is_file():
-        return _bundle(location, location.stat().st_mtime_ns).load(name, step)
-    return runs.load(path, step)
-
-
-@functools.lru_cache(maxsize=1)
-def _bundle(path: Path, mtime_ns: int) -> Bundle:
-    """Read once for the several loads of a run (the modification time keys a rewritten file)."""
-    return Bundle(path)
