@@ -11,9 +11,9 @@ both VAEs frozen (from the stage-1 workdirs in `frozen`). The scratch mapping
 trains on the shipped weights' VAEs, without retraining stage 1.
 
 Variants: `reference` (default: the authors' settings, for accelerators), `cpu` (on top of the
-stage-1 cpu runs and ../shared/data: 600 steps at 1.3 s/step alone on 2 cores, about
-13 minutes; 21 minutes measured next to a scratch-mapping run), `smoke` (two steps through
-every code path). Override any field with --config.a.b=value. Numbers:
+stage-1 cpu runs and ../shared/data: 600 steps at about 1.5 s/step alone on a 2-core AMD
+EPYC, about 15 minutes; the study's recipe trains 1000, oldrestore/study/plan.py), `smoke` (two
+steps through every code path). Override any field with --config.a.b=value. Numbers:
 reference-implementation.md sections 3, 4 and 6.
 """
 
@@ -127,7 +127,8 @@ DEVIATIONS["loss.vgg"] = (
     "25 held-out synthetic photos, scratch mode, input's colours, on the 116-minute study's "
     "VAEs: its 1500-step scratch mapping with the term 20.94 dB, SSIM 0.609, LPIPS 0.402; 2000 "
     "steps without it, in about the same time (51 against 54 minutes by plan.py's seconds per "
-    "step), 21.03, 0.615, 0.399 (the vgg sweep); the 3000 of the recipe now, 21.26, 0.622, 0.392")
+    "step), 21.03, 0.615, 0.399 (the vgg sweep); 3000, 21.26, 0.622, 0.392; the 3460 of the "
+    "recipe now, 21.28, 0.625, 0.389")
 
 # The cpu recipe's loss weights (DEVIATIONS): the adversarial terms at a tenth, no VGG term,
 # and most of the weight on the restored photo itself (the image_space sweep's strongest arm).

@@ -9,9 +9,10 @@ the scratch mapping's own, below.
         --config.frozen.vae1=runs/vae1_cpu --config.frozen.vae2=runs/vae2_cpu
     python launch/evaluate.py --workdir=runs/mapping_scratch_cpu
 
-Variants: `reference` (default), `cpu` (on top of the stage-1 cpu runs: 600 steps, 23 minutes
-measured next to a quality-mapping run on 2 cores), `smoke` (two
-steps through every code path). Override any field with --config.a.b=value.
+Variants: `reference` (default), `cpu` (on top of the stage-1 cpu runs: 600 steps at about
+2 s/step alone on a 2-core AMD EPYC, about 20 minutes; the study's recipe trains more,
+oldrestore/study/plan.py), `smoke` (two steps through every code path). Override any field
+with --config.a.b=value.
 """
 
 from pathlib import Path
