@@ -80,4 +80,3 @@ def load_frozen_vaes(config, steps: dict | None = None) -> FrozenVAEs:
         loaded[name] = trained.step
         logging.info("frozen %s: %s at step %d", name, path, loaded[name])
     return FrozenVAEs(modules=modules, params=params, steps=loaded)
-
