@@ -2,19 +2,21 @@
 
     python launch/restore.py --input PATH --output DIR [--with_scratch] [--masks DIR]
         [--with_faces [--face_size 256|512] [--min_face 32]] [--checkpoints DIR_OR_BUNDLE]
-        [--chroma_sigma S] [--save_intermediate] [--max_megapixels 40]
+        [--chroma_sigma S] [--[no-]flip_ensemble] [--save_intermediate] [--max_megapixels 40]
 
 Quality mode (default): VAE1 encoder -> quality mapping -> VAE2 decoder. --with_scratch: the
 scratch detector (or --masks DIR: one mask per photo with the same stem, white = defect) and the
 scratch mapping. --chroma_sigma: the restored detail in the input's colours, its chroma smoothed
 by S pixels (0: the chain's own colours, as the reference; default: the weights' config, 3 for
-the shipped weights; oldrestore/inference/colour.py says why). --with_faces: then each face
-found is aligned, enhanced by the face network and blended back; --face_size: the face canvas,
-256 or the reference's HR 512, which the weights' face network must have been trained at
-(default: the size it was trained at). --checkpoints: a folder holding the training workdirs
-vae1, vae2, mapping, mapping_scratch, detector, face, or a bundle written by launch/export.py;
-default: the weights shipped with the package. Writes DIR/<stem>.png (same size, orientation,
-gray or colour, bit depth), DIR/report.json, and with --save_intermediate DIR/intermediate/.
+the shipped weights; oldrestore/inference/colour.py says why). --flip_ensemble: the mean of the
+photo's restoration and its mirror image's, twice the time (default: the weights' config).
+--with_faces: then each face found is aligned, enhanced by the face network and blended back;
+--face_size: the face canvas, 256 or the reference's HR 512, which the weights' face network must
+have been trained at (default: the size it was trained at). --checkpoints: a folder holding the
+training workdirs vae1, vae2, mapping, mapping_scratch, detector, face, or a bundle written by
+launch/export.py; default: the weights shipped with the package. Writes DIR/<stem>.png (same
+size, orientation, gray or colour, bit depth), DIR/report.json, and with --save_intermediate
+DIR/intermediate/.
 Exit code 1 if any photo failed.
 """
 
@@ -47,6 +49,9 @@ def parse_args(argv):
     parser.add_argument("--chroma_sigma", type=float, default=None,
                         help="keep the input's colours, smoothed by this many pixels; 0 = the "
                              "chain's own colours (as the reference); default: the weights'")
+    parser.add_argument("--flip_ensemble", action=argparse.BooleanOptionalAction, default=None,
+                        help="average the restorations of the photo and of its mirror image "
+                             "(twice the time); default: the weights' config")
     parser.add_argument("--with_faces", action="store_true",
                         help="enhance the faces found in the restored photo (the face network)")
     parser.add_argument("--face_size", type=int, default=None,
@@ -93,7 +98,8 @@ def main(argv=None) -> int:
         if "warning" in weights.meta:
             print(f"note: {weights.meta['warning']}", file=sys.stderr)
         restorer = Restorer(*load_chain(weights, scratch), attention_queries=args.attention,
-                            pooled_keys=args.pooled_keys, chroma_sigma=args.chroma_sigma)
+                            pooled_keys=args.pooled_keys, chroma_sigma=args.chroma_sigma,
+                            flip_ensemble=args.flip_ensemble)
         detector = faces = None
         if scratch and options.masks_dir is None:
             detector = pipeline.Detector(weights.load("detector"), options)

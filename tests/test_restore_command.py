@@ -304,6 +304,21 @@ def test_a_bundles_warning_is_shown_once(chain_dir, tmp_path, capsys):
     assert err.count("note: worse than its input") == 1
 
 
+def test_the_flip_ensemble_is_the_mean_of_the_photo_and_its_mirror_image(chain_dir):
+    chain = load_chain(Workdirs(chain_dir), scratch=True)
+    assert not Restorer(*chain).flip_ensemble  # the weights' config: the smoke one's default
+    plain = Restorer(*chain, chroma_sigma=0.0, flip_ensemble=False)
+    ensemble = Restorer(*chain, chroma_sigma=0.0, flip_ensemble=True)
+    photo = rgb(40, 56, seed=3) / 255.0
+    mask = np.zeros((40, 56), bool)
+    mask[10:14, 5:30] = True  # not symmetric: the mirror image's holes are elsewhere
+    expected = (plain(photo, mask) + plain(photo[:, ::-1], mask[:, ::-1])[:, ::-1]) / 2.0
+    got = ensemble(photo, mask)
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert np.abs(got - plain(photo, mask)).max() > 1e-3
+    assert ensemble.compilations() == 1
+
+
 def test_one_compilation_per_size_bucket_and_the_same_result_as_translate(chain_dir):
     restorer = Restorer(*load_chain(Workdirs(chain_dir), scratch=False), bucket=64)
     for height, width in ((40, 50), (60, 33), (64, 64)):

@@ -79,11 +79,14 @@ class Restorer:
     attention_queries, pooled_keys: override the scratch mapping's inference attention.
     chroma_sigma: overrides the mapping config's model.inference_chroma_sigma (0: the chain's
     own colours, as the reference; > 0: the input's, colour.py).
+    flip_ensemble: overrides the mapping config's model.inference_flip_ensemble (True: the mean
+    of the photo's restoration and its mirror image's, mirrored back; twice the time).
     """
 
     def __init__(self, mapping: Trained, vae1: Trained, vae2: Trained, bucket: int = 64,
                  staged_above: int = 2048 * 2048, attention_queries: str | None = None,
-                 pooled_keys: int | None = None, chroma_sigma: float | None = None):
+                 pooled_keys: int | None = None, chroma_sigma: float | None = None,
+                 flip_ensemble: bool | None = None):
         modules = {t.stage: stage_spec(t.stage).networks(t.config) for t in (vae1, vae2)}
         self.modules = ChainModules(
             vae1=modules["vae1"]["vae"], vae2=modules["vae2"]["vae"],
@@ -92,6 +95,9 @@ class Restorer:
         if chroma_sigma is None:
             chroma_sigma = mapping.config.model.get("inference_chroma_sigma", 0.0)
         self.chroma_sigma = float(chroma_sigma)
+        if flip_ensemble is None:
+            flip_ensemble = mapping.config.model.get("inference_flip_ensemble", False)
+        self.flip_ensemble = bool(flip_ensemble)
         self.params = jax.device_put({"vae1": vae1.variables["vae"]["params"],
                                       "mapping": mapping.variables["mapping"]["params"],
                                       "vae2": vae2.variables["vae"]["params"]})
@@ -110,6 +116,16 @@ class Restorer:
     def __call__(self, photo: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """photo: H x W x 3 float in [0, 1]; mask: H x W bool (scratch mode; None = no holes).
         Returns the restored H x W x 3 float32 photo in [0, 1]."""
+        restored = self._chain(photo, mask)
+        if self.flip_ensemble:  # the mirror image has the same size: no new compilation
+            mirrored = self._chain(photo[:, ::-1], None if mask is None else mask[:, ::-1])
+            restored = (restored + mirrored[:, ::-1]) / 2.0
+        if self.chroma_sigma > 0:
+            restored = with_input_chroma(restored, photo, mask, self.chroma_sigma)
+        return restored
+
+    def _chain(self, photo: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+        """The chain's own restoration of `photo`, clamped to [0, 1]."""
         height, width = photo.shape[:2]
         bucket = padded_shape(height, width, self.bucket)
         x = reflect_pad_to(np.asarray(photo, np.float32) * 2.0 - 1.0, *bucket)
@@ -123,7 +139,4 @@ class Restorer:
             run = functools.partial(translate_in_stages, self.modules)
         _, restored = run(self.params, x[None], holes)
         restored = np.asarray(restored[0, :height, :width])
-        restored = np.clip((restored + 1.0) / 2.0, 0.0, 1.0)  # clamp, never min-max stretch
-        if self.chroma_sigma > 0:
-            restored = with_input_chroma(restored, photo, mask, self.chroma_sigma)
-        return restored
+        return np.clip((restored + 1.0) / 2.0, 0.0, 1.0)  # clamp, never min-max stretch

@@ -35,9 +35,9 @@ SECONDS_PER_STEP = {
 }
 # The recipe: the steps each stage trains at its cpu config. VAE2 reconstructs held-out clean
 # photos at 24.5 dB from 980 steps; without the VGG term the scratch mapping restores better than
-# its input on PSNR, SSIM and LPIPS, and better than the classical pipeline on SSIM and LPIPS (not
-# yet on PSNR, 0.06 dB short: README, "Reproducing the study"); its 3460 steps fill the issue's
-# 150-minute cap.
+# its input on PSNR, SSIM and LPIPS, and better than the classical pipeline on SSIM and LPIPS; on
+# PSNR too with the flip self-ensemble (0.06 dB short without it, 0.06 dB above with it: README,
+# "Reproducing the study"). Its 3460 steps fill the 150-minute cap.
 # The quality mapping's 1000 steps cost what its 400 did with the VGG term. A budget scales them
 # all alike; RECIPE_MINUTES (what they cost, rounded up) gives them exactly.
 RECIPE_STEPS = {"detector": 800, "vae2": 980, "vae1": 860, "mapping": 1000, "mapping_scratch": 3460}
