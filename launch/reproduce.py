@@ -4,9 +4,9 @@ the degraded input and the classical pipeline, and export it as a restoration bu
     python launch/reproduce.py --output DIR [--budget_minutes=N] [--ablations [ARM ...]]
 
 The budget (default: the recipe's, oldrestore/study/plan.py) becomes fixed step counts up front
-(DIR/plan.json), so the same command gives the same numbers on any machine; run it again on the
-same DIR to resume a killed run (training picks up from its last checkpoint; restoring and
-scoring are redone, which checks the numbers).
+(DIR/plan.json), so the same command gives the same numbers on the same kind of machine (the
+same steps on any); run it again on the same DIR to resume a killed run (training picks up from
+its last checkpoint; restoring and scoring are redone, which checks the numbers).
 --ablations also trains each ablation arm (or those named) at the chain's step counts and scores
 it the same way; named alone, it adds every arm and the direct baseline.
 Writes DIR/results.md (tables, figures, configs, versions), DIR/results.json and

@@ -1,5 +1,6 @@
 """A study's budget turned into fixed step counts, once, up front: the same command gives the same
-steps (and so the same numbers) on any machine; only the wall time differs.
+steps on any machine, and the same numbers on the same kind of machine (another CPU sums floats
+in another order, and GAN training amplifies that; README, "Reproducing the study").
 
 The chain's five stages train at their `cpu` configs (configs/*.py), in the order below, each in
 a workdir named after it under the arm's folder. An ablation arm retrains only the stages its
