@@ -106,6 +106,25 @@ def test_restores_any_size(straight):
     np.testing.assert_array_equal(restore_direct(variables, network, image), expected)
 
 
+def test_the_flip_ensemble_is_the_mean_of_the_photo_and_its_mirror_image(straight):
+    workdir, _, _ = straight
+    trained = runs.load(workdir)
+    network = stage_spec("pix2pix").networks(trained.config)["generator"]
+    variables = trained.variables["generator"]
+    image = np.random.default_rng(1).integers(0, 256, (32, 16, 3), np.uint8)
+    x = jnp.asarray(image, jnp.float32) / 127.5 - 1.0
+    plain, mirrored = (np.asarray(network.apply(variables, x[None])[0]),
+                       np.asarray(network.apply(variables, x[None, :, ::-1])[0]))
+    expected = np.clip(np.round(((plain + mirrored[:, ::-1]) / 2.0 + 1.0) * 127.5), 0, 255)
+    ensemble = restore_direct(variables, network, image, flip_ensemble=True)
+    np.testing.assert_array_equal(ensemble, expected)
+    assert not np.array_equal(ensemble, restore_direct(variables, network, image))
+    # The study compares the networks with the same test-time ensemble.
+    for variant in ("reference", "cpu"):
+        assert (load_config("pix2pix", variant).model.inference_flip_ensemble
+                == load_config("mapping", variant).model.inference_flip_ensemble)
+
+
 def test_restores_a_folder(straight, tmp_path):
     workdir, _, _ = straight
     photos = tmp_path / "in"

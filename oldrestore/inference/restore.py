@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from oldrestore.inference.colour import with_input_chroma
+from oldrestore.inference.flip import mean_with_mirror
 from oldrestore.inference.large_images import translate_in_stages
 from oldrestore.inference.tiling import padded_shape, reflect_pad_to
 from oldrestore.models.mapping import ScratchMapping
@@ -116,10 +117,10 @@ class Restorer:
     def __call__(self, photo: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
         """photo: H x W x 3 float in [0, 1]; mask: H x W bool (scratch mode; None = no holes).
         Returns the restored H x W x 3 float32 photo in [0, 1]."""
-        restored = self._chain(photo, mask)
         if self.flip_ensemble:  # the mirror image has the same size: no new compilation
-            mirrored = self._chain(photo[:, ::-1], None if mask is None else mask[:, ::-1])
-            restored = (restored + mirrored[:, ::-1]) / 2.0
+            restored = mean_with_mirror(self._chain, photo, mask)
+        else:
+            restored = self._chain(photo, mask)
         if self.chroma_sigma > 0:
             restored = with_input_chroma(restored, photo, mask, self.chroma_sigma)
         return restored
