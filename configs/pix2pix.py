@@ -46,9 +46,9 @@ def reference() -> ml_collections.ConfigDict:
     c.model.depth = 8
     c.model.dropout_levels = 3
     c.model.dropout_rate = 0.5
-    # Restoring: the chain's test-time flip ensemble where the chain's config has it
-    # (inference/flip.py), so that the study compares the networks alone.
-    c.model.inference_flip_ensemble = mapping.reference().model.inference_flip_ensemble
+    # Restoring: the chain's test-time flip ensemble in each variant where configs/mapping.py has
+    # it (inference/flip.py), so that the study compares the networks alone; once, here.
+    c.model.inference_flip_ensemble = False
 
     # The chain's discriminator (the scratch mapping's): conditional on the degraded photo (6
     # channels), multi-scale, spectral norm; pix2pix's is one 70x70 PatchGAN.
