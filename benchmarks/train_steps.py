@@ -173,7 +173,7 @@ def measure_step(stage_name: str, variant: str, runs: int, tfds_dir: str | None 
     carry = [state]  # the donated state of each step is the next step's input
 
     def step():
-        carry[0], metrics = compiled(carry[0], batch, key, constants)
+        carry[0], metrics, _ = compiled(carry[0], batch, key, constants)  # _: grid rows
         return carry[0], metrics
 
     first_s, times = timed(step, runs)

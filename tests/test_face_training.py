@@ -111,7 +111,7 @@ def test_gradients_equal_the_losses_written_plainly(tfds_dir):
     stage, state, step, constants = compiled_step(config, mesh, face_stage)
     batch = shard_batch(next(stage.batches), mesh)
     seed_key = jax.random.key(5)
-    new_state, metrics = step(state, batch, seed_key, constants)
+    new_state, metrics, _ = step(state, batch, seed_key, constants)
 
     nets = face_networks(config)
     x, y = jax.jit(lambda batch: pairs.degraded_pairs(

@@ -149,7 +149,7 @@ def test_gradients_equal_the_losses_written_plainly(stage1_runs, tfds_dir, vgg_w
     stage, state, step, constants = compiled_step(config, mesh, mapping_stage)
     batch = shard_batch(next(stage.batches), mesh)
     seed_key = jax.random.key(5)
-    new_state, metrics = step(state, batch, seed_key, constants)
+    new_state, metrics, _ = step(state, batch, seed_key, constants)
     assert ("g_vgg" in metrics) == (vgg_weight > 0)
 
     nets = mapping_networks(config)

@@ -185,8 +185,8 @@ def step_on_one_and_all_devices(config, stage_module=vae_stage):
     for devices in (jax.devices()[:1], jax.devices()):
         mesh = make_mesh(devices)
         stage, state, step, constants = compiled_step(config, mesh, stage_module)
-        state, metrics = step(state, shard_batch(next(stage.batches), mesh), jax.random.key(0),
-                              constants)
+        state, metrics, _ = step(state, shard_batch(next(stage.batches), mesh),
+                                 jax.random.key(0), constants)
         results.append((jax.device_get(state), jax.device_get(metrics)))
     return results
 
@@ -196,8 +196,8 @@ def test_step_compiles_once(tfds_dir):
     mesh = make_mesh(jax.devices()[:1])
     stage, state, step, constants = compiled_step(config, mesh)
     for _ in range(3):
-        state, _ = step(state, shard_batch(next(stage.batches), mesh), jax.random.key(0),
-                        constants)
+        state, *_ = step(state, shard_batch(next(stage.batches), mesh), jax.random.key(0),
+                         constants)
     assert step._cache_size() == 1
 
 

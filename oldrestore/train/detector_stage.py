@@ -108,17 +108,12 @@ def make_stage(config, mesh) -> Stage:
         }
         new_state = dict(apply_gradients(optimizer, state, grads), step=state["step"] + 1,
                          batch_stats=batch_stats)
-        return new_state, metrics
-
-    def samples(state, batch, seed_key, constants):
-        key = jax.random.fold_in(seed_key, state["step"])
-        x, target = detector_inputs(config, batch, key, constants["masks"])
-        logits = net.apply({"params": state["params"], "batch_stats": state["batch_stats"]}, x)
-        return {"input": x, "mask": target * 2.0 - 1.0,
+        rows = {"input": x, "mask": target * 2.0 - 1.0,
                 "predicted": jax.nn.sigmoid(logits) * 2.0 - 1.0}
+        return new_state, metrics, rows
 
     batches = clean_batches(config)  # the same clean-photo crops VAE2 trains on
-    return Stage(name="detector", init=initial_state_fn(config), step=step, samples=samples,
+    return Stage(name="detector", init=initial_state_fn(config), step=step,
                  param_counts=lambda state: {"unet": count_params(state["params"])},
                  batches=batches, constants={"masks": masks})
 

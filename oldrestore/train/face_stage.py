@@ -122,25 +122,20 @@ def make_stage(config, mesh) -> Stage:
         new_states = {"generator": dict(g_state, **g_updates), "disc": disc_state}
         metrics = dict(terms, d_loss=d_value, g_total=g_total, enhanced_psnr=psnr(fake, y),
                        input_psnr=psnr(x, y))
-        return grads, metrics, new_states
+        return grads, metrics, new_states, fake
 
     def step(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
         x, y = degraded_pairs(config, batch, key)
-        grads, metrics, new_states = losses_and_grads(state, x, y, constants["vgg"])
+        grads, metrics, new_states, enhanced = losses_and_grads(state, x, y, constants["vgg"])
         new_state = {"step": state["step"] + 1}
         for name in nets:
             new_state[name] = apply_gradients(optimizers[name], new_states[name], grads[name])
-        return new_state, metrics
-
-    def samples(state, batch, seed_key, constants):
-        key = jax.random.fold_in(seed_key, state["step"])
-        x, y = degraded_pairs(config, batch, key)
-        return {"input": x, "enhanced": enhance(generator, state["generator"], x), "clean": y}
+        return new_state, metrics, {"input": x, "enhanced": enhanced, "clean": y}
 
     def param_counts(state):
         return {name: count_params(state[name]["params"]) for name in nets}
 
-    return Stage(name="face", init=initial_state_fn(config), step=step, samples=samples,
+    return Stage(name="face", init=initial_state_fn(config), step=step,
                  param_counts=param_counts, batches=face_batches(config),
                  constants={"vgg": load_vgg16_params()})

@@ -42,10 +42,9 @@ class Stage:
 
     name: str
     init: Callable[[jax.Array], State]  # key -> state (state["step"] counts updates)
-    # (state, batch, seed key, constants) -> (state, metrics)
-    step: Callable[[State, Batch, jax.Array, Any], tuple[State, dict]]
-    # (state, batch, seed key, constants) -> rows of [-1, 1] images for the grids
-    samples: Callable[[State, Batch, jax.Array, Any], dict]
+    # (state, batch, seed key, constants) -> (state, metrics, rows), rows: the step's own inputs
+    # and outputs as [-1, 1] image batches, for the grids (nothing is recomputed to draw them)
+    step: Callable[[State, Batch, jax.Array, Any], tuple[State, dict, dict]]
     param_counts: Callable[[State], dict[str, int]]
     batches: Iterator[Batch]  # process-local numpy batches, with get_state() / set_state()
     constants: Any = None  # frozen networks (e.g. VGG): inputs of every step, never trained
@@ -171,8 +170,8 @@ def train(config, workdir, stage: Stage, mesh, *, stop_at_step: int | None = Non
     constants = jax.device_put(constants, replicated)
     in_shardings = (replicated, by_example, replicated, replicated)
     train_step = jax.jit(stage.step, in_shardings=in_shardings,
-                         out_shardings=(replicated, replicated), donate_argnums=0)
-    samples = jax.jit(stage.samples, in_shardings=in_shardings, out_shardings=replicated)
+                         out_shardings=(replicated, replicated, by_example), donate_argnums=0)
+    gather = jax.jit(lambda rows: rows, out_shardings=replicated)  # every process's examples
     total = config.total_steps
     last = min(total, stop_at_step) if stop_at_step is not None else total
     stopped_by = None
@@ -185,14 +184,13 @@ def train(config, workdir, stage: Stage, mesh, *, stop_at_step: int | None = Non
         with _StopRequest() as stop:
             while step < last and stop.signal_name is None:
                 batch = shard_batch(next(stage.batches), mesh)
-                state, metrics = train_step(state, batch, step_key, constants)
+                state, metrics, rows = train_step(state, batch, step_key, constants)
                 step += 1
                 if pending is not None:
                     _log_step(config, records, *pending, progress, last)
                 pending = (step, metrics)
                 if step % config.image_every_steps == 0 or step == last:
-                    rows = jax.device_get(samples(state, batch, step_key, constants))
-                    records.images(step, rows)
+                    records.images(step, jax.device_get(gather(rows)))
                 if step % config.ckpt_every_steps == 0 or step == last:
                     if pending is not None:
                         _log_step(config, records, *pending, progress, last)

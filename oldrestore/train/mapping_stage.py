@@ -138,25 +138,19 @@ def make_stage(config, mesh) -> Stage:
         grads = {"mapping": mapping_vjp((ct_mapped, ct_restored))[0], "disc": d.grads}
         metrics = dict(terms, d_loss=d.loss, g_total=g_total, restored_psnr=psnr(restored, y),
                        input_psnr=psnr(x, y))
-        return grads, metrics, d.state
+        return grads, metrics, d.state, restored
 
     def step(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
         x, y, holes = mapping_inputs(config, batch, key, constants["masks"])
-        grads, metrics, disc_state = losses_and_grads(state, x, y, holes, constants)
+        grads, metrics, disc_state, restored = losses_and_grads(state, x, y, holes, constants)
         new_state = {"step": state["step"] + 1, "frozen_steps": state["frozen_steps"]}
         for name, net_state in (("mapping", state["mapping"]), ("disc", disc_state)):
             new_state[name] = apply_gradients(optimizers[name], net_state, grads[name])
-        return new_state, metrics
-
-    def samples(state, batch, seed_key, constants):
-        key = jax.random.fold_in(seed_key, state["step"])
-        x, y, holes = mapping_inputs(config, batch, key, constants["masks"])
-        _, restored = restore(state["mapping"]["params"], constants["vaes"], x, holes)
         rows = {"input": x, "restored": restored, "clean": y}
         if is_scratch(config):
             rows["holes"] = holes * 2.0 - 1.0
-        return rows
+        return new_state, metrics, rows
 
     def param_counts(state):
         counts = {name: count_params(state[name]["params"]) for name in nets}
@@ -178,6 +172,6 @@ def make_stage(config, mesh) -> Stage:
         return dict(constants, vaes=load_frozen_vaes(config, steps).params)
 
     return Stage(
-        name=config.stage, step=step, samples=samples, param_counts=param_counts,
+        name=config.stage, step=step, param_counts=param_counts,
         init=lambda key: dict(fresh_state(key), frozen_steps=loaded_steps),
         batches=clean_batches(config), constants=constants, constants_for=constants_for)

@@ -76,25 +76,20 @@ def make_stage(config, mesh) -> Stage:
         grads = {"generator": generator_vjp(ct_restored)[0], "disc": d.grads}
         metrics = dict(terms, d_loss=d.loss, g_total=g_total, restored_psnr=psnr(restored, y),
                        input_psnr=psnr(x, y))
-        return grads, metrics, d.state
+        return grads, metrics, d.state, restored
 
     def step(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
         input_key, dropout_key = jax.random.split(key)
         x, y = degraded_pairs(config, batch, input_key)
-        grads, metrics, disc_state = losses_and_grads(state, x, y, dropout_key, constants["vgg"])
+        grads, metrics, disc_state, restored = losses_and_grads(state, x, y, dropout_key,
+                                                                constants["vgg"])
         new_state = {"step": state["step"] + 1}
         for name, net_state in (("generator", state["generator"]), ("disc", disc_state)):
             new_state[name] = apply_gradients(optimizers[name], net_state, grads[name])
-        return new_state, metrics
-
-    def samples(state, batch, seed_key, constants):
-        key = jax.random.fold_in(seed_key, state["step"])
-        x, y = degraded_pairs(config, batch, jax.random.split(key)[0])
-        restored = generator.apply({"params": state["generator"]["params"]}, x)
-        return {"input": x, "restored": restored, "clean": y}
+        return new_state, metrics, {"input": x, "restored": restored, "clean": y}
 
     return Stage(
-        name=config.stage, init=initial_state_fn(config), step=step, samples=samples,
+        name=config.stage, init=initial_state_fn(config), step=step,
         param_counts=lambda state: {name: count_params(state[name]["params"]) for name in nets},
         batches=clean_batches(config), constants={"vgg": load_vgg16_params()})

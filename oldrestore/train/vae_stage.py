@@ -124,28 +124,21 @@ def make_stage(config, mesh) -> Stage:
 
         grads["vae"] = vae_vjp((ct_recon, ct_mean, ct_kl))[0]
         metrics.update(g_total=g_total, recon_psnr=psnr(recon, x))
-        return grads, metrics, new_states
+        return grads, metrics, new_states, recon
 
     def step(state, batch, seed_key, constants):
         key = jax.random.fold_in(seed_key, state["step"])
         input_key, noise_key = jax.random.split(key)
         x = model_inputs(config, batch, input_key)
         domain = batch.get("domain", jnp.zeros(x.shape[0], jnp.int32))
-        grads, metrics, new_states = losses_and_grads(state, x, domain, noise_key,
-                                                      constants["vgg"])
+        grads, metrics, new_states, recon = losses_and_grads(state, x, domain, noise_key,
+                                                             constants["vgg"])
         new_state = {"step": state["step"] + 1}
         for name in nets:
             new_state[name] = apply_gradients(optimizers[name], new_states.get(name, state[name]),
                                               grads[name])
-        return new_state, metrics
-
-    def samples(state, batch, seed_key, constants):
-        key = jax.random.fold_in(seed_key, state["step"])
-        x = model_inputs(config, batch, jax.random.split(key)[0])
-        variables = {"params": state["vae"]["params"]}
-        encoded = vae.apply(variables, x, method=VAE.encode)  # the mean: no sampling noise
-        return {"input": x, "reconstruction": vae.apply(variables, encoded.mean,
-                                                        method=VAE.decode)}
+        # the reconstruction trained on: of the sampled latent, not of the mean
+        return new_state, metrics, {"input": x, "reconstruction": recon}
 
     def param_counts(state):
         counts = {name: count_params(state[name]["params"]) for name in nets}
@@ -156,5 +149,5 @@ def make_stage(config, mesh) -> Stage:
     batches = (stage1_data.DomainBatches(config) if config.stage == "vae1"
                else stage1_data.clean_batches(config))
     return Stage(name=config.stage, init=initial_state_fn(config), step=step,
-                 samples=samples, param_counts=param_counts, batches=batches,
+                 param_counts=param_counts, batches=batches,
                  constants={"vgg": load_vgg16_params()})
