@@ -171,8 +171,12 @@ def test_vae1_mixes_old_and_synthetic(tmp_path, tfds_dir):
 
 def compiled_step(config, mesh, stage_module=vae_stage):
     stage = stage_module.make_stage(config, mesh)
+    # Initialised as a one-device run initialises (the compilation cache's program for this
+    # config, whatever the mesh), then replicated over the mesh.
+    one_device = jax.sharding.NamedSharding(make_mesh(jax.devices()[:1]), jax.P())
     replicated = jax.sharding.NamedSharding(mesh, jax.P())
-    state = jax.jit(stage.init, out_shardings=replicated)(jax.random.key(1))
+    state = jax.device_put(jax.jit(stage.init, out_shardings=one_device)(jax.random.key(1)),
+                           replicated)
     step = jax.jit(stage.step)
     constants = jax.device_put(stage.constants, replicated)
     return stage, state, step, constants
